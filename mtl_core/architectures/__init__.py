@@ -1,0 +1,1 @@
+"""Network architectures; each module exposes a builder ``build(config, prepared) -> keras.Model``."""

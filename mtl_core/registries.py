@@ -1,0 +1,46 @@
+"""String-keyed registries of weighting strategies and architectures, loaded lazily so the UI can list them without TensorFlow."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registry entry: a title and description for the UI, and the ``module:attribute`` that implements it."""
+
+    name: str
+    title: str
+    description: str
+    target: str
+
+    def load(self) -> object:
+        """Import and return the implementing object."""
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _registry(*entries: Entry) -> dict[str, Entry]:
+    return {e.name: e for e in entries}
+
+
+WEIGHTINGS: dict[str, Entry] = _registry(
+    Entry("fixed", "Fixed weights", "Your own loss weights, changeable while training runs.",
+          "mtl_core.weighting.fixed:FixedWeighting"),
+)
+
+ARCHITECTURES: dict[str, Entry] = _registry(
+    Entry("hard", "Hard parameter sharing", "A shared trunk of dense layers, then one head per task.",
+          "mtl_core.architectures.hard_sharing:build_hard_sharing"),
+)
+
+
+def weighting_names() -> list[str]:
+    """Names of the registered weighting strategies."""
+    return list(WEIGHTINGS)
+
+
+def architecture_names() -> list[str]:
+    """Names of the registered architectures."""
+    return list(ARCHITECTURES)

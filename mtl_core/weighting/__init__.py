@@ -1,0 +1,1 @@
+"""Loss-weighting strategies, one module each; see ``mtl_core.registries.WEIGHTINGS``."""
