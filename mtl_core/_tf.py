@@ -16,8 +16,8 @@ def _import_quietly():
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow
             import keras
+            import tensorflow
 
             # Device discovery (and its failed CUDA probe) happens on first use; do it here, quietly.
             tensorflow.constant(0)

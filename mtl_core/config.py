@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, bad_value
+from .errors import bad_value
 
 TASK_KINDS = ("regression", "binary", "multiclass")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")

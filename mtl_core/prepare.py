@@ -64,6 +64,26 @@ class InputSchema:
                 parts.append(numeric.to_numpy(dtype=np.float32)[:, None])
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0), np.float32)
 
+    def encode_row(self, values: dict[str, object]) -> np.ndarray:
+        """Encode one row given as ``{column: value}``, without pandas (the slider path needs speed)."""
+        encoded: list[float] = []
+        for col in self.columns:
+            if col not in values:
+                raise bad_value("inputs", col, "missing from the row given", DataError)
+            value = values[col]
+            if col in self.categories:
+                label = class_label(value)
+                if label not in self.categories[col]:
+                    raise bad_value(col, value, f"unknown category; expected one of {self.categories[col]}",
+                                    DataError)
+                encoded.extend(1.0 if label == v else 0.0 for v in self.categories[col])
+            else:
+                try:
+                    encoded.append(float(value))
+                except (TypeError, ValueError):
+                    raise bad_value(col, value, "expected a number", DataError) from None
+        return np.array([encoded], dtype=np.float32)
+
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return {"columns": self.columns, "categories": self.categories}

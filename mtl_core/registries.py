@@ -1,4 +1,4 @@
-"""String-keyed registries of weighting strategies and architectures, loaded lazily so the UI can list them without TensorFlow."""
+"""String-keyed registries of weighting strategies and architectures, loaded lazily (no TensorFlow)."""
 
 from __future__ import annotations
 

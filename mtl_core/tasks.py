@@ -113,24 +113,25 @@ def resolve_tasks(frame: pd.DataFrame, specs: list[TaskSpec]) -> list[Task]:
         if kind == "regression":
             if not is_numeric(series):
                 sample = series.dropna().astype(str).iloc[0] if series.notna().any() else ""
-                raise bad_value(f"task {spec.column!r}", f"regression on text values such as {sample!r}",
-                                "a regression target must be numeric; choose binary or multiclass", DataError)
+                raise DataError(f"task={spec.column!r} (kind 'regression') is invalid: the column holds text such "
+                                f"as {sample!r}; a regression target must be numeric, so choose binary or "
+                                "multiclass.")
             if series.nunique() < 2:
-                raise bad_value(f"task {spec.column!r}", f"constant value {series.iloc[0]!r}",
-                                "a regression target needs at least two distinct values", DataError)
+                raise DataError(f"task={spec.column!r} is invalid: every value is {series.iloc[0]!r}; a regression "
+                                "target needs at least two distinct values.")
         else:
             uniques = sorted(series.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
             if len(uniques) < 2:
                 only = class_label(uniques[0]) if uniques else None
-                raise bad_value(f"task {spec.column!r}", f"one class ({only!r})",
-                                "a classification target needs at least two classes", DataError)
+                raise DataError(f"task={spec.column!r} is invalid: it has one class ({only!r}); a classification "
+                                "target needs at least two classes.")
             if kind == "binary" and len(uniques) != 2:
                 raise bad_value(f"kind of task {spec.column!r}", "binary",
                                 f"the column has {len(uniques)} classes; choose multiclass", DataError)
             if len(uniques) > MAX_CLASSES:
-                raise bad_value(f"task {spec.column!r}", f"{len(uniques)} classes",
-                                f"at most {MAX_CLASSES} classes are supported; treat it as regression instead",
-                                DataError)
+                raise DataError(f"task={spec.column!r} is invalid: it has {len(uniques)} classes and at most "
+                                f"{MAX_CLASSES} are supported; treat it as regression instead "
+                                f"(--task {spec.column}:regression).")
             task.classes = [class_label(v) for v in uniques]
         tasks.append(task)
     return tasks

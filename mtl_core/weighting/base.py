@@ -25,7 +25,7 @@ class WeightingStrategy:
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Create the strategy's state; called once before training."""
-        return None
+        pass
 
     @property
     def variables(self) -> list[tf.Variable]:
@@ -38,11 +38,11 @@ class WeightingStrategy:
 
     def begin_epoch(self, epoch: tf.Tensor) -> None:
         """Called at the start of each epoch (``epoch`` counts from 1)."""
-        return None
+        pass
 
     def end_epoch(self, epoch: tf.Tensor, epoch_losses: tf.Tensor) -> None:
         """Called after each epoch with the epoch-mean unweighted training loss of each task, shape [T]."""
-        return None
+        pass
 
     def objective(self, task_losses: tf.Tensor, reg_loss: tf.Tensor) -> tf.Tensor:
         """The scalar training loss; computed inside the gradient tape."""
