@@ -33,6 +33,9 @@ WEIGHTINGS: dict[str, Entry] = _registry(
 ARCHITECTURES: dict[str, Entry] = _registry(
     Entry("hard", "Hard parameter sharing", "A shared trunk of dense layers, then one head per task.",
           "mtl_core.architectures.hard_sharing:build_hard_sharing"),
+    Entry("mmoe", "Multi-gate Mixture-of-Experts",
+          "Shared experts mixed by one softmax gate per task, then a tower per task (Ma et al., KDD 2018).",
+          "mtl_core.architectures.mmoe:build_mmoe"),
 )
 
 
