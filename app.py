@@ -1,0 +1,20 @@
+"""MTL Playground: the Streamlit entry point; each page lives in ``pages/`` (run ``streamlit run app.py``)."""
+
+import streamlit as st
+
+from ui import speed
+
+speed.install()
+
+st.set_page_config(page_title="MTL Playground", page_icon=":material/hub:", layout="wide")
+
+# One line per page; the URL is /<url_path>.
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
+    st.Page("pages/data.py", title="Data & tasks", icon=":material/table:", url_path="data"),
+    st.Page("pages/model.py", title="Model & losses", icon=":material/account_tree:", url_path="model"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
+]
+
+st.navigation(PAGES).run()

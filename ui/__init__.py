@@ -1,0 +1,1 @@
+"""Dashboard helpers: session state, bound widgets, charts and diagrams (Streamlit-only code lives here)."""

@@ -1,0 +1,98 @@
+"""Graphviz DOT text for architecture diagrams (drawn in the browser by ``st.graphviz_chart``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtl_core.config import TrainConfig
+
+SHARED_COLOR = "#cfe3f7"
+HEAD_COLORS = ("#fde2c8", "#d7f0d2", "#ecd9f5", "#fbd6dc", "#f6efc4", "#d3eeee")
+FONT = 'fontname="Helvetica", fontsize=11'
+
+
+@dataclass
+class TaskShape:
+    """What the diagram needs to know about a task's output."""
+
+    name: str
+    kind: str
+    classes: int = 0
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _node(name: str, label: str, color: str, shape: str = "box") -> str:
+    return f'{_q(name)} [label={_q(label)}, shape={shape}, style="rounded,filled", fillcolor="{color}"];'
+
+
+def intro_dot() -> str:
+    """A small static picture of hard parameter sharing for the home page."""
+    return "\n".join([
+        "digraph { rankdir=LR; bgcolor=transparent; node [" + FONT + "]; edge [color=\"#777777\"];",
+        _node("x", "inputs", "#eeeeee", "ellipse"),
+        _node("s", "shared trunk", SHARED_COLOR),
+        _node("a", "head: species", HEAD_COLORS[0]),
+        _node("b", "head: petal width", HEAD_COLORS[1]),
+        _node("la", "class probabilities", "#ffffff", "note"),
+        _node("lb", "a number (cm)", "#ffffff", "note"),
+        "x -> s; s -> a; s -> b; a -> la; b -> lb;",
+        "}",
+    ])
+
+
+def _output_label(task: TaskShape, weight: float) -> str:
+    if task.kind == "regression":
+        what = "value (regression)"
+    elif task.kind == "binary":
+        what = "2 classes (sigmoid)"
+    else:
+        what = f"{task.classes or '?'} classes (softmax)"
+    return f"{task.name}\n{what}\nloss weight {weight:g}"
+
+
+def architecture_dot(config: TrainConfig, n_inputs: int | None, tasks: list[TaskShape]) -> str:
+    """The network the config describes: inputs, shared trunk (or experts), one head per task."""
+    lines = ["digraph { rankdir=LR; bgcolor=transparent; nodesep=0.25; ranksep=0.35;",
+             "node [" + FONT + "]; edge [color=\"#777777\"];"]
+    inputs = f"{n_inputs} input features" if n_inputs is not None else "inputs"
+    if config.standardize_inputs:
+        inputs += "\n(standardised)"
+    lines.append(_node("inputs", inputs, "#eeeeee", "ellipse"))
+    last = "inputs"
+    if config.arch == "hard":
+        for i, units in enumerate(config.shared, start=1):
+            name = f"shared_{i}"
+            lines.append(_node(name, f"shared {i}\n{units} units, {config.activation}", SHARED_COLOR))
+            lines.append(f"{_q(last)} -> {_q(name)};")
+            last = name
+        trunk_ends = {t.name: last for t in tasks}
+    else:
+        lines.append(_node("experts", f"{config.experts} shared experts\n{config.expert_units} units each",
+                           SHARED_COLOR, "box3d"))
+        lines.append(f"{_q(last)} -> experts;")
+        trunk_ends = {}
+        for t in tasks:
+            gate = f"gate:{t.name}"
+            lines.append(_node(gate, f"gate\n{t.name}", "#ffffff", "invtrapezium"))
+            lines.append(f"experts -> {_q(gate)}; inputs -> {_q(gate)} [style=dashed];")
+            trunk_ends[t.name] = gate
+    weights = config.weights_for([t.name for t in tasks])
+    for k, task in enumerate(tasks):
+        color = HEAD_COLORS[k % len(HEAD_COLORS)]
+        prev = trunk_ends[task.name]
+        for i, units in enumerate(config.head_sizes(task.name), start=1):
+            name = f"head:{task.name}:{i}"
+            lines.append(_node(name, f"{task.name} head {i}\n{units} units", color))
+            lines.append(f"{_q(prev)} -> {_q(name)};")
+            prev = name
+        out = f"out:{task.name}"
+        lines.append(_node(out, _output_label(task, weights[task.name]), color, "note"))
+        lines.append(f"{_q(prev)} -> {_q(out)};")
+    if not tasks:
+        lines.append(_node("none", "choose tasks on\nthe Data & tasks page", "#ffffff", "note"))
+        lines.append(f"{_q(last)} -> none [style=dotted];")
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""The one session-state module: the config being edited, the loaded dataset and the training run.
+
+Every page reads and writes the session's state through these functions; nothing mutable lives at
+module level (a module is shared by every user of the server). The TrainConfig in the session is the
+single source of truth: widgets are filled from it on every run and write back to it on change
+(see ``ui.widgets.bound``), so values survive page switches and presets can fill every page at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from mtl_core.config import TaskSpec, TrainConfig
+from mtl_core.presets import PRESETS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mtl_core.background import BackgroundRun
+    from mtl_core.datasets import Dataset
+
+DEFAULT_PRESET = "heterogeneous"
+# Uploaded datasets are named with this prefix so they never collide with registry names.
+UPLOAD_PREFIX = "upload:"
+
+_CONFIG = "mtl.config"
+_PRESET = "mtl.preset"
+_DATASET = "mtl.dataset"
+_UPLOADS = "mtl.uploads"
+_RUN = "mtl.run"
+_RUN_COUNTER = "mtl.run_counter"
+_CACHE = "mtl.cache"
+
+
+@dataclass
+class TrainingSession:
+    """A background run together with the data it was trained on (pages need both)."""
+
+    run: BackgroundRun
+    frame: pd.DataFrame
+    dataset_title: str
+    token: int
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task_names(self) -> list[str]:
+        """The run's task names in order."""
+        return self.run.info.task_names
+
+
+def _ss() -> Any:
+    return st.session_state
+
+
+# ---- the config ---------------------------------------------------------------------------------
+def config() -> TrainConfig:
+    """The session's config being edited (starts as the default preset)."""
+    ss = _ss()
+    if _CONFIG not in ss:
+        ss[_CONFIG] = PRESETS[DEFAULT_PRESET].make_config()
+        ss[_PRESET] = DEFAULT_PRESET
+    return ss[_CONFIG]
+
+
+def preset_name() -> str | None:
+    """The preset last applied, or None once the user chose another dataset."""
+    config()
+    return _ss().get(_PRESET)
+
+
+def apply_preset(name: str) -> None:
+    """Replace the whole config with a preset's; every page shows it from the next run."""
+    ss = _ss()
+    ss[_CONFIG] = PRESETS[name].make_config()
+    ss[_PRESET] = name
+
+
+def set_dataset(name: str, suggested_tasks: tuple[str, ...] | list[str]) -> None:
+    """Switch dataset: default parameters, its suggested tasks, every other column as input."""
+    cfg = config()
+    if cfg.dataset == name:
+        return
+    cfg.dataset = name
+    cfg.dataset_params = {}
+    cfg.tasks = [TaskSpec(t) for t in suggested_tasks]
+    cfg.inputs = None
+    cfg.heads = {}
+    cfg.loss_weights = {}
+    _ss()[_PRESET] = None
+
+
+def set_tasks(columns: list[str]) -> None:
+    """Set the task columns, keeping chosen kinds, and drop settings of tasks no longer chosen."""
+    cfg = config()
+    kinds = {t.column: t.kind for t in cfg.tasks}
+    cfg.tasks = [TaskSpec(c, kinds.get(c)) for c in columns]
+    cfg.heads = {t: s for t, s in cfg.heads.items() if t in columns}
+    cfg.loss_weights = {t: w for t, w in cfg.loss_weights.items() if t in columns}
+    if cfg.inputs is not None:
+        cfg.inputs = [c for c in cfg.inputs if c not in columns] or None
+
+
+def set_task_kind(column: str, kind: str | None) -> None:
+    """Set one task's kind (None: inferred from the column)."""
+    for task in config().tasks:
+        if task.column == column:
+            task.kind = kind
+
+
+# ---- datasets -----------------------------------------------------------------------------------
+def uploads() -> dict[str, Dataset]:
+    """Datasets the user uploaded in this session, by name (``upload:<file>``)."""
+    return _ss().setdefault(_UPLOADS, {})
+
+
+def add_upload(dataset: Dataset, file_name: str) -> str:
+    """Keep an uploaded dataset for this session and return its dataset name."""
+    name = UPLOAD_PREFIX + file_name
+    uploads()[name] = dataset
+    return name
+
+
+def dataset() -> Dataset:
+    """The config's dataset, loaded once per (name, parameters); raises DataError on bad parameters."""
+    cfg = config()
+    if cfg.dataset in uploads():
+        return uploads()[cfg.dataset]
+    key = (cfg.dataset, tuple(sorted(cfg.dataset_params.items())))
+    cached = _ss().get(_DATASET)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    from mtl_core.datasets import load_dataset
+
+    loaded = load_dataset(cfg.dataset, dict(cfg.dataset_params))
+    _ss()[_DATASET] = (key, loaded)
+    return loaded
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's display title (registry title, or the uploaded file name)."""
+    from mtl_core.datasets import DATASETS
+
+    if name in DATASETS:
+        return DATASETS[name].title
+    if name.startswith(UPLOAD_PREFIX):
+        return f"Uploaded: {name[len(UPLOAD_PREFIX):]}"
+    return name
+
+
+# ---- the training run ---------------------------------------------------------------------------
+def training() -> TrainingSession | None:
+    """The session's training run (running or finished), if any."""
+    return _ss().get(_RUN)
+
+
+def start_training(run: BackgroundRun, frame: pd.DataFrame, title: str) -> TrainingSession:
+    """Stop any previous run, then start ``run`` and keep it for the session."""
+    stop_training()
+    ss = _ss()
+    token = ss.get(_RUN_COUNTER, 0) + 1
+    ss[_RUN_COUNTER] = token
+    session = TrainingSession(run, frame, title, token)
+    ss[_RUN] = session
+    run.start()
+    return session
+
+
+def stop_training() -> None:
+    """Ask the current run, if any, to stop at the next epoch boundary."""
+    session = training()
+    if session is not None and session.run.running:
+        session.run.stop()
+
+
+def reset_training() -> None:
+    """Stop and forget the current run."""
+    stop_training()
+    _ss().pop(_RUN, None)
+
+
+# ---- small per-session scratch space --------------------------------------------------------------
+def scratch() -> dict[str, Any]:
+    """A per-session dict for UI bits that are not config (selected example, last flash message)."""
+    return _ss().setdefault(_CACHE, {})

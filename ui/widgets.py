@@ -1,0 +1,81 @@
+"""Widgets bound to the session's config, and the core's validation messages shown next to them."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from mtl_core.config import MAX_LAYER_UNITS, TrainConfig, validate_config
+from mtl_core.errors import MTLError
+
+MAX_LAYERS = 6
+
+
+def bound(widget: Callable[..., Any], label: str, key: str, get: Callable[[], Any],
+          put: Callable[[Any], None], **kwargs: Any) -> Any:
+    """Draw ``widget`` showing ``get()``; a change calls ``put(new_value)`` before the next run.
+
+    The config is the source of truth: the widget's state is refilled from it on every run, so values
+    survive page switches (Streamlit drops the state of widgets that are not drawn) and presets show.
+    """
+    st.session_state[key] = get()
+    return widget(label, key=key, on_change=_commit, args=(key, put), **kwargs)
+
+
+def _commit(key: str, put: Callable[[Any], None]) -> None:
+    put(st.session_state[key])
+
+
+def config_error(config: TrainConfig) -> MTLError | None:
+    """The core's message for the first invalid setting, or None when the config is valid."""
+    try:
+        validate_config(copy.deepcopy(config))
+    except MTLError as exc:
+        return exc
+    return None
+
+
+def error_param(error: MTLError | None) -> str | None:
+    """The parameter an error names (the text before ``=``), e.g. ``lr`` or ``heads['species']``."""
+    if error is None:
+        return None
+    return str(error).split("=", 1)[0]
+
+
+def show_error(error: MTLError | None, *params: str) -> bool:
+    """Show ``error`` here if it names one of ``params``; True when shown."""
+    if error is not None and error_param(error) in params:
+        st.error(str(error))
+        return True
+    return False
+
+
+def sizes_editor(label: str, key: str, get: Callable[[], list[int]], put: Callable[[list[int]], None],
+                 *, min_layers: int = 0, help: str | None = None) -> None:
+    """Edit a list of layer sizes: one number input per layer, plus add/remove buttons."""
+    sizes = list(get())
+    st.markdown(f"**{label}**", help=help)
+    cols = st.columns(MAX_LAYERS + 1, vertical_alignment="bottom")
+    for i in range(len(sizes)):
+        with cols[i]:
+            bound(st.number_input, f"Layer {i + 1}", f"{key}.{i}",
+                  lambda i=i: int(get()[i]), lambda v, i=i: put(_replaced(get(), i, v)),
+                  min_value=1, max_value=MAX_LAYER_UNITS, step=1)
+    with cols[min(len(sizes), MAX_LAYERS)]:
+        add, remove = st.columns(2)
+        add.button("", key=f"{key}.add", icon=":material/add:", help="Add a layer",
+                   disabled=len(sizes) >= MAX_LAYERS, on_click=lambda: put([*get(), get()[-1] if get() else 8]))
+        remove.button("", key=f"{key}.remove", icon=":material/remove:", help="Remove the last layer",
+                      disabled=len(sizes) <= min_layers, on_click=lambda: put(list(get())[:-1]))
+    if not sizes:
+        st.caption("No hidden layers: the output sits directly on what comes before.")
+
+
+def _replaced(sizes: list[int], index: int, value: Any) -> list[int]:
+    out = list(sizes)
+    if value is not None and index < len(out):
+        out[index] = int(value)
+    return out
