@@ -1,0 +1,133 @@
+"""The CLI as a user runs it: JSON output, the tutorial preset, predict, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mtl_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mtl_core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+
+
+def test_train_json_is_one_object_with_the_documented_shape(tmp_path):
+    model = tmp_path / "m.keras"
+    proc = run_cli("train", "--dataset", "iris", "--task", "species", "--task", "petal_width",
+                   "--inputs", "sepal_length,sepal_width,petal_length", "--shared", "10,10", "--head", "",
+                   "--epochs", "4", "--loss-weight", "petal_width=0.5", "--json", "--save", str(model))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["epochs_run"] == 4 and out["stopped_reason"] == "completed"
+    assert out["config"]["shared"] == [10, 10] and out["config"]["head"] == []
+    assert [h["epoch"] for h in out["history"]] == [1, 2, 3, 4]
+    first = out["history"][0]
+    assert set(first["loss"]) == set(first["val_loss"]) == {"species", "petal_width"}
+    assert first["weights"] == {"species": 1.0, "petal_width": 0.5}
+    assert set(first["val_metrics"]["petal_width"]) == {"mae", "rmse", "r2"}
+    assert set(out["test_metrics"]["species"]) == {"accuracy", "f1_macro"}
+    assert model.exists()
+    pred = run_cli("predict", "--model", str(model), "--row", "5.1,3.5,1.4")
+    assert pred.returncode == 0, pred.stderr
+    lines = pred.stdout.strip().splitlines()
+    assert lines[0].startswith("species: ") and "setosa" in lines[0]
+    assert lines[1].startswith("petal_width: ")
+    float(lines[1].split(": ")[1])
+
+
+def test_seed_preset_reproduces_the_tutorial(capsys):
+    assert main(["train", "--preset", "seed", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    cfg = out["config"]
+    assert cfg["inputs"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert cfg["shared"] == [10, 10] and cfg["head"] == [] and cfg["optimizer"] == "sgd"
+    assert cfg["lr"] == 0.01 and cfg["epochs"] == 10 and cfg["batch_size"] == 32
+    assert cfg["val_fraction"] == 0 and cfg["test_fraction"] == 0 and cfg["standardize_inputs"] is False
+    assert out["epochs_run"] == 10 and out["test_metrics"] == {}
+    flowers = out["tutorial_predictions"]
+    assert len(flowers) == 3
+    for probs in flowers.values():
+        assert set(probs) == {"setosa", "versicolor", "virginica"}
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+    # Same config, same seed: the same numbers on a second run.
+    assert main(["train", "--preset", "seed", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tutorial_predictions"] == flowers
+
+
+def test_readable_output_has_a_metrics_table(capsys):
+    assert main(["train", "--dataset", "linnerud", "--task", "Weight", "--task", "Waist", "--epochs", "3",
+                 "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "task" in out and "rmse" in out and "Weight" in out and "Completed 3 epochs." in out
+
+
+def test_datasets_lists_columns_and_suggestions(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "iris:" in out and "suggested tasks: species, petal_width" in out
+    assert "relatedness:" in out and "p=0.8" in out
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["train", "--dataset", "nope", "--task", "x"], "dataset='nope'"),
+    (["train", "--dataset", "iris", "--task", "colour"], "task='colour'"),
+    (["train", "--dataset", "iris"], "tasks=[]"),
+    (["train", "--dataset", "iris", "--task", "species", "--inputs", "sepal_length,stem"], "inputs='stem'"),
+    (["train", "--dataset", "iris", "--task", "species", "--shared", "10,0"], "shared=[10, 0]"),
+    (["train", "--dataset", "iris", "--task", "species", "--head", "-1"], "head=[-1]"),
+    (["train", "--dataset", "iris", "--task", "species", "--loss-weight", "species=-1"], "loss_weight['species']=-1"),
+    (["train", "--dataset", "iris", "--task", "species", "--loss-weight", "species=0"], "loss_weights="),
+    (["train", "--dataset", "iris", "--task", "species", "--lr", "0"], "lr=0.0"),
+    (["train", "--dataset", "iris", "--task", "species", "--epochs", "0"], "epochs=0"),
+    (["train", "--dataset", "iris", "--task", "petal_width:binary"], "choose multiclass"),
+    (["train", "--dataset", "iris", "--task", "species:regression"], "must be numeric"),
+    (["train", "--dataset", "relatedness", "--dataset-param", "p=3", "--task", "y1"], "p"),
+    (["train", "--preset", "nope"], "preset='nope'"),
+    (["train", "--config", "/nonexistent.json"], "config='/nonexistent.json'"),
+    (["predict", "--model", "/nonexistent.keras", "--row", "1"], "model='/nonexistent.keras'"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert needle in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_one_class_target_is_refused(tmp_path, capsys):
+    csv = tmp_path / "one.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,4,x\n5,6,x\n7,8,x\n")
+    assert main(["train", "--csv", str(csv), "--task", "label", "--epochs", "1"]) == 2
+    assert "one class" in capsys.readouterr().err
+
+
+def test_config_file_reruns_the_same_history(tmp_path, capsys):
+    assert main(["train", "--preset", "heterogeneous", "--epochs", "5", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(first))
+    assert main(["train", "--config", str(path), "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    strip = [{k: v for k, v in h.items() if k != "elapsed"} for h in first["history"]]
+    assert [{k: v for k, v in h.items() if k != "elapsed"} for h in second["history"]] == strip
+    assert second["test_metrics"] == first["test_metrics"]
+
+
+def test_subprocess_bad_input_has_no_traceback():
+    proc = run_cli("train", "--dataset", "iris", "--task", "species", "--lr", "-1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: lr=-1.0 is invalid: expected a number > 0.0 and <= 100.0."
