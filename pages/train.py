@@ -1,3 +1,236 @@
+"""Train: start, stop and watch a run in the background; change loss weights while it trains; see results."""
+
+import copy
+import time
+
+import pandas as pd
 import streamlit as st
 
-st.write("todo")
+from mtl_core.config import validate_config
+from mtl_core.errors import MTLError
+from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
+from ui import state
+from ui.charts import (
+    conflict_figure,
+    confusion_figure,
+    loss_figure,
+    scatter_figure,
+    weight_changes,
+    weights_figure,
+)
+from ui.results import held_out
+from ui.widgets import bound, config_error
+
+st.title("Train")
+cfg = state.config()
+error = config_error(cfg)
+session = state.training()
+running = session is not None and session.run.running
+
+arch = ARCHITECTURES[cfg.arch].title if cfg.arch in ARCHITECTURES else cfg.arch
+weighting = WEIGHTINGS[cfg.weighting].title if cfg.weighting in WEIGHTINGS else cfg.weighting
+st.caption(f"Settings: {state.dataset_title(cfg.dataset)} · tasks {', '.join(cfg.task_names) or 'none'} · "
+           f"{arch} · {weighting} · {cfg.optimizer} lr {cfg.lr:g} · {cfg.epochs} epochs")
+if error is not None:
+    st.error(str(error))
+    st.page_link("pages/model.py", label="Fix the settings", icon=":material/tune:")
+
+buttons = st.columns([1, 1, 1, 5])
+train_clicked = buttons[0].button("Train", key="train_button", type="primary", icon=":material/play_arrow:",
+                                  disabled=running or error is not None, width="stretch")
+buttons[1].button("Stop", key="stop_button", icon=":material/stop:", disabled=not running,
+                  on_click=state.stop_training, width="stretch")
+buttons[2].button("Reset", key="reset_button", icon=":material/restart_alt:", disabled=session is None,
+                  on_click=state.reset_training, width="stretch", help="Stop and forget the current run.")
+
+if train_clicked:
+    build_error = None
+    with st.spinner("Loading TensorFlow and building the model…"):
+        try:
+            dataset = state.dataset()
+            # TensorFlow loads here, on first use, never on the home page.
+            from mtl_core.background import BackgroundRun
+
+            new_run = BackgroundRun(cfg, dataset.frame)
+        except MTLError as exc:
+            build_error = str(exc)
+    if build_error is None:
+        state.start_training(new_run, dataset.frame, state.dataset_title(cfg.dataset))
+        st.rerun()
+    st.error(build_error)
+
+if session is None:
+    st.info("Press **Train** to start. Training runs in the background: you can visit other pages while it "
+            "runs and come back; the Predict page uses the latest weights as they change.",
+            icon=":material/info:")
+    st.stop()
+
+run = session.run
+tasks = session.task_names
+try:
+    current = validate_config(copy.deepcopy(cfg)).to_dict()
+except MTLError:
+    current = None
+if current != run.config.to_dict():
+    st.caption("The settings changed since this run started; press **Train** to train with the new ones.")
+
+# ---- loss weights, live ------------------------------------------------------------------------------
+uses_sliders = getattr(run.trainer.strategy, "uses_user_weights", False)
+weights = session.cache.setdefault("weights", run.config.weights_for(tasks))
+
+
+def _put_weight(task: str, value: float) -> None:
+    new = dict(weights, **{task: float(value)})
+    try:
+        run.set_loss_weights(new)
+    except MTLError as exc:
+        session.cache["weights_error"] = str(exc)
+        return
+    session.cache["weights_error"] = None
+    weights.update(new)
+    if task in state.config().task_names:
+        # The next run (and the Model page) starts from the weights last used.
+        state.config().loss_weights[task] = float(value)
+
+
+with st.expander("Loss weights (change them while it trains)", expanded=uses_sliders and running,
+                 icon=":material/tune:"):
+    if not uses_sliders:
+        st.caption(f"{WEIGHTINGS[run.config.weighting].title} sets the weights itself; watch them in the "
+                   "chart of loss weights below.")
+    elif not running:
+        st.caption("Training is not running; these take effect on the next run.")
+    else:
+        st.caption("A change applies from the next epoch; the loss chart marks where weights changed.")
+    slider_cols = st.columns(min(len(tasks), 4))
+    for i, task in enumerate(tasks):
+        with slider_cols[i % len(slider_cols)]:
+            bound(st.slider, task, f"train.lw:{task}", lambda task=task: float(weights[task]),
+                  lambda v, task=task: _put_weight(task, v), min_value=0.0, max_value=5.0, step=0.05,
+                  disabled=not (uses_sliders and running))
+    if session.cache.get("weights_error"):
+        st.error(session.cache["weights_error"])
+
+
+# ---- live progress and charts ------------------------------------------------------------------------
+def _progress(events: list) -> None:
+    total = run.config.epochs
+    done = len(events)
+    if running and done == 0:
+        elapsed = time.perf_counter() - (run.started_at or time.perf_counter())
+        st.progress(0.0, text=f"Epoch 0/{total} · compiling the training step ({elapsed:.0f} s)…")
+        return
+    elapsed = events[-1].elapsed if events else 0.0
+    text = f"Epoch {done}/{total} · {elapsed:.1f} s"
+    if running and done:
+        left = elapsed / done * (total - done)
+        text += f" · about {left:.0f} s left"
+    elif run.result is not None:
+        text += f" · {run.result.stopped_reason}"
+    st.progress(min(done / total, 1.0), text=text)
+
+
+def _metrics_table(events: list) -> None:
+    if not events or not events[-1].val_metrics:
+        st.caption("No validation split (validation fraction 0), so no validation metrics.")
+        return
+    table = pd.DataFrame(events[-1].val_metrics).T
+    table.index.name = "task"
+    st.dataframe(table.style.format("{:.4f}", na_rep="–"))
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live(was_running: bool) -> None:
+    """Everything that changes while training runs; re-drawn twice a second by the fragment."""
+    events = run.events()
+    if was_running and not run.running:
+        # Finished since the page was drawn: a full rerun shows the results and resets the buttons.
+        st.rerun()
+    _progress(events)
+    with st.container(key="loss_chart"):
+        log = st.toggle("Log scale", key="loss_log")
+        if events:
+            st.plotly_chart(loss_figure(events, tasks, log=log), key="loss_fig")
+            changes = weight_changes(events)
+            if changes:
+                st.caption(f"Dashed lines: loss weights changed at epoch {', '.join(map(str, changes[-5:]))}.")
+        else:
+            st.caption("The loss chart appears after the first epoch.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Validation metrics** (latest epoch)")
+        _metrics_table(events)
+        st.markdown("**Loss weights in force**")
+        if events:
+            st.plotly_chart(weights_figure(events, tasks), key="weights_fig")
+    with right:
+        st.markdown("**Gradient conflict** (cosine of two tasks' gradients on the shared layers)")
+        if len(tasks) < 2:
+            st.caption("Needs two or more tasks.")
+        elif events and any(e.conflict for e in events):
+            st.plotly_chart(conflict_figure(events), key="conflict_fig")
+            st.caption("Below 0 (red): the tasks pull the shared layers in opposite directions.")
+        elif run.config.conflict_every == 0:
+            st.caption("Switched off (Model page, More settings).")
+        else:
+            st.caption("Appears after the first epoch.")
+
+
+live(running)
+
+# ---- results -------------------------------------------------------------------------------------------
+if run.running:
+    st.stop()
+if run.error:
+    st.error(run.error)
+    st.stop()
+result = run.result
+if result is None:
+    st.stop()
+st.subheader("Results")
+if result.stopped_reason == "diverged":
+    st.warning(result.message, icon=":material/warning:")
+elif result.stopped_reason == "stopped":
+    st.info(result.message, icon=":material/stop_circle:")
+else:
+    st.success(f"{result.message} ({result.seconds:.1f} s)", icon=":material/check_circle:")
+
+held = held_out(session)
+if result.test_metrics:
+    st.markdown("**Test metrics** (held-out rows, original units)")
+    metric_cols = st.columns(len(result.test_metrics))
+    for col, (task, metrics) in zip(metric_cols, result.test_metrics.items()):
+        with col:
+            st.markdown(f"**{task}**")
+            for name, value in metrics.items():
+                st.metric(name, f"{value:.4g}")
+else:
+    st.caption("This run has no test split (test fraction 0); the plots below use the "
+               f"{held.split if held else 'training'} rows.")
+
+if held is not None:
+    split_name = {"test": "test", "val": "validation", "train": "training"}[held.split]
+    task_by_name = {t.name: t for t in result.prepared.tasks}
+    plot_cols = st.columns(min(len(tasks), 3))
+    for i, name in enumerate(tasks):
+        task = task_by_name[name]
+        with plot_cols[i % len(plot_cols)]:
+            if task.is_classification:
+                st.markdown(f"**{name}**: confusion matrix ({split_name} rows)")
+                st.plotly_chart(confusion_figure(task.classes, held.truth[name], held.predicted[name]),
+                                key=f"confusion:{name}")
+            else:
+                st.markdown(f"**{name}**: predicted vs true ({split_name} rows)")
+                st.plotly_chart(scatter_figure(name, held.truth[name], held.predicted[name]),
+                                key=f"scatter:{name}")
+
+
+def _model_bytes() -> bytes:
+    from mtl_core.saving import model_bytes
+
+    return model_bytes(result.model, run.info)
+
+
+st.download_button("Download the model (.keras)", _model_bytes, file_name="mtl_model.keras",
+                   mime="application/zip", icon=":material/download:", key="download_model")
+st.page_link("pages/predict.py", label="Next: Predict", icon=":material/arrow_forward:")
