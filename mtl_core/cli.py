@@ -275,7 +275,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 #: Modules that add a subcommand: each has ``register(subparsers)`` that sets ``func`` as a default.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("mtl_core.commands.export",)
 
 
 def build_parser() -> Parser:
