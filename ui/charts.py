@@ -104,8 +104,8 @@ def confusion_figure(classes: list[str], y_true: np.ndarray, y_pred: np.ndarray)
     n = len(classes)
     counts = np.zeros((n, n), dtype=int)
     np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    fig = go.Figure(go.Heatmap(z=counts, x=classes, y=classes, colorscale="Blues", showscale=False,
-                               text=counts, texttemplate="%{text}",
+    fig = go.Figure(go.Heatmap(z=counts.tolist(), x=classes, y=classes, colorscale="Blues", showscale=False,
+                               text=counts.tolist(), texttemplate="%{text}",
                                hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="true")
     fig.update_xaxes(title="predicted", side="bottom")

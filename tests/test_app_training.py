@@ -1,0 +1,172 @@
+"""AppTest tests of the pages that train and predict (TensorFlow), and of the rerun speed patch."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+RUN_KEY = "mtl.run"
+CONFIG_KEY = "mtl.config"
+
+
+def traces(at: AppTest) -> list[list[str]]:
+    """The trace names of every plotly chart on the page."""
+    return [[d.get("name") for d in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
+
+
+def start(epochs: int, preset: str = "heterogeneous") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.button(key=f"preset_{preset}").click().run()
+    at.session_state[CONFIG_KEY].epochs = epochs
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert any("Press **Train** to start" in i.value for i in at.info)
+    at.button(key="train_button").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def wait_for_events(at: AppTest, n: int, timeout: float = 60) -> None:
+    run = at.session_state[RUN_KEY].run
+    deadline = time.monotonic() + timeout
+    while len(run.events()) < n and run.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(run.events()) >= n
+
+
+@pytest.fixture(scope="module")
+def trained() -> AppTest:
+    """The heterogeneous preset trained to completion (few epochs)."""
+    at = start(epochs=15)
+    assert at.session_state[RUN_KEY].run.join(90)
+    at.run()  # AppTest cannot fire the fragment's timer: rerun to see the end
+    assert not at.exception
+    return at
+
+
+def test_training_completes_with_metrics_and_charts(trained):
+    at = trained
+    result = at.session_state[RUN_KEY].run.result
+    assert result.stopped_reason == "completed" and result.epochs_run == 15
+    assert any(s.value.startswith("Completed 15 epochs.") for s in at.success)
+    assert at.get("progress")[0].value == 100
+    labels = [m.label for m in at.metric]
+    assert labels == ["accuracy", "f1_macro", "mae", "rmse", "r2"]
+    assert float(at.metric[0].value) == pytest.approx(result.test_metrics["species"]["accuracy"], abs=1e-3)
+    names = traces(at)
+    # The loss chart: train and validation loss of each task and the weighted total.
+    assert names[0] == ["species", "species (val)", "petal_width", "petal_width (val)", "weighted total"]
+    assert ["species", "petal_width"] in names  # loss weights per epoch
+    assert ["species | petal_width"] in names  # gradient conflict
+    assert ["perfect", "petal_width"] in names  # predicted vs true for the regression task
+    confusion = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
+                 if json.loads(c.proto.spec)["data"][0]["type"] == "heatmap"]
+    assert len(confusion) == 1
+    test_rows = len(result.prepared.rows["test"])
+    assert sum(map(sum, confusion[0]["z"])) == test_rows
+    assert at.button(key="train_button").disabled is False
+    assert at.button(key="stop_button").disabled is True
+
+
+def test_training_survives_a_page_switch(trained):
+    at = trained
+    run = at.session_state[RUN_KEY].run
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state[RUN_KEY].run is run
+    assert traces(at)[0][0] == "species"
+
+
+def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
+    at = trained
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    token = at.session_state[RUN_KEY].token
+    sliders = {s.key: s for s in at.slider}
+    assert set(sliders) == {f"x{token}:{c}" for c in ("sepal_length", "sepal_width", "petal_length")}
+    assert sliders[f"x{token}:petal_length"].value == pytest.approx(4.3)  # the median 4.35, on the 0.1 grid
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {"species", "petal_width"}
+    before_width = float(metrics["petal_width"])
+    at.slider(key=f"x{token}:petal_length").set_value(1.2).run()
+    at.slider(key=f"x{token}:sepal_length").set_value(4.5).run()
+    after = {m.label: m.value for m in at.metric}
+    assert float(after["petal_width"]) < before_width
+    assert after["species"] == "setosa"
+    proba = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")]
+    assert proba[0]["y"] == ["setosa", "versicolor", "virginica"]
+    assert sum(proba[0]["x"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
+    at = trained
+    at.switch_page("pages/predict.py").run()
+    token = at.session_state[RUN_KEY].token
+    at.button(key="load_example").click().run()
+    assert not at.exception
+    session = at.session_state[RUN_KEY]
+    row = session.cache["example"]
+    assert row in set(session.run.result.prepared.rows["test"].tolist())
+    frame = session.frame
+    assert at.slider(key=f"x{token}:sepal_length").value == pytest.approx(frame.at[row, "sepal_length"])
+    assert any(c.value.startswith(f"True class: **{frame.at[row, 'species']}**") for c in at.caption)
+    flower = "setosa-like [5.1, 3.5, 1.4, 0.2]"
+    at.button(key=f"flower:{flower}").click().run()
+    assert at.slider(key=f"x{token}:petal_length").value == pytest.approx(1.4)
+    assert not any(c.value.startswith("True class") for c in at.caption)
+
+
+def test_predict_page_asks_for_a_model_first():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert any(i.value.startswith("Train a model first") for i in at.info)
+
+
+def test_weights_change_while_training_and_stop_works():
+    at = start(epochs=100_000)
+    run = at.session_state[RUN_KEY].run
+    wait_for_events(at, 3)
+    at.run()
+    assert at.button(key="stop_button").disabled is False
+    assert at.button(key="train_button").disabled is True
+    at.slider(key="train.lw:petal_width").set_value(3.0).run()
+    assert not at.exception
+    seen = len(run.events())
+    wait_for_events(at, seen + 2)
+    asked = time.monotonic()
+    at.button(key="stop_button").click().run()
+    assert run.join(5)
+    assert time.monotonic() - asked < 5
+    assert run.result.stopped_reason == "stopped"
+    weights = [e.weights["petal_width"] for e in run.events()]
+    assert weights[0] == 1.0 and weights[-1] == 3.0
+    assert at.session_state[CONFIG_KEY].loss_weights["petal_width"] == 3.0
+    at.run()
+    assert any(i.value.startswith("Stopped by request after epoch") for i in at.info)
+    loss_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any(s.get("type") == "line" for s in loss_chart["layout"].get("shapes", []))  # the marked change
+    at.button(key="reset_button").click().run()
+    assert RUN_KEY not in at.session_state
+
+
+def test_reruns_no_longer_clear_the_keras_session(trained):
+    import keras
+
+    calls = []
+    original = keras.backend.clear_session
+    keras.backend.clear_session = lambda *a, **k: calls.append(1)
+    try:
+        trained.switch_page("pages/train.py").run()
+        trained.run()
+    finally:
+        keras.backend.clear_session = original
+    assert not trained.exception
+    assert calls == []
