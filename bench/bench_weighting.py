@@ -1,0 +1,75 @@
+"""Cost of each loss-weighting strategy per epoch, relative to ``fixed``, measured in one run.
+
+Steady state only: the first compiled chunk (which includes tracing) is skipped; epoch times come from the
+``on_epoch`` timestamps of the later chunks. Also the cost of the gradient-conflict monitor
+(``conflict_every=1`` against ``0``). Target: gradnorm, pcgrad and the monitor within about (T+1)x fixed.
+
+    python bench/bench_weighting.py [--epochs 300] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtl_core.config import TrainConfig  # noqa: E402
+from mtl_core.datasets import load_dataset  # noqa: E402
+from mtl_core.presets import PRESETS  # noqa: E402
+from mtl_core.registries import WEIGHTINGS  # noqa: E402
+from mtl_core.trainer import Trainer  # noqa: E402
+
+MONITOR = "fixed + monitor"
+
+
+def steady_ms_per_epoch(config: TrainConfig, frame) -> float:
+    """Milliseconds per epoch after the first chunk, from the times the epoch events arrive."""
+    stamps: list[tuple[float, int, float]] = []
+    Trainer(config, frame, lambda e: stamps.append((time.perf_counter(), e.epoch, e.elapsed))).run()
+    first_chunk = stamps[0][2]
+    later = [s for s in stamps if s[2] != first_chunk]
+    if len(later) < 2:
+        raise SystemExit(f"too few chunks to measure {config.weighting}; raise --epochs")
+    start = max(s for s in stamps if s[2] == first_chunk)
+    return 1000 * (later[-1][0] - start[0]) / (later[-1][1] - start[1])
+
+
+def setups(epochs: int) -> dict[str, TrainConfig]:
+    """The two benchmark models: heterogeneous Iris (T=2) and Linnerud (T=3)."""
+    iris = PRESETS["heterogeneous"].make_config()
+    linnerud = PRESETS["homogeneous"].make_config()
+    for config in (iris, linnerud):
+        config.epochs = epochs
+        config.conflict_every = 0
+    return {"iris (species + petal_width)": iris, "linnerud (Weight, Waist, Pulse)": linnerud}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=2, help="repeat every case; the fastest round counts")
+    args = parser.parse_args()
+    variants = [*WEIGHTINGS, MONITOR]
+    for title, base in setups(args.epochs).items():
+        frame = load_dataset(base.dataset).frame
+        best: dict[str, float] = {}
+        for _ in range(args.rounds):  # rounds interleave the cases, so background load hits them alike
+            for name in variants:
+                config = copy.deepcopy(base)
+                config.weighting = "fixed" if name == MONITOR else name
+                config.conflict_every = 1 if name == MONITOR else 0
+                ms = steady_ms_per_epoch(config, frame)
+                best[name] = min(best.get(name, float("inf")), ms)
+        n_tasks = len(base.tasks)
+        print(f"\n{title}: T={n_tasks}, target <= {n_tasks + 1}x fixed for gradnorm, pcgrad and the monitor")
+        print(f"{'strategy':<18}{'ms/epoch':>10}{'x fixed':>10}")
+        for name in variants:
+            print(f"{name:<18}{best[name]:>10.2f}{best[name] / best['fixed']:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
