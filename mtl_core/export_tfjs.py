@@ -1,10 +1,11 @@
 """Export a trained model as a TensorFlow.js layers model: ``model.json`` plus little-endian float32 weight shards.
 
 The topology is written in the tf.keras 2 JSON layout that tfjs-layers deserialises (``batch_input_shape``,
-list-style ``inbound_nodes``). Keras preprocessing layers are folded into the Dense layers next to them, so
-the exported network uses only layers every tfjs-layers release has: ``Normalization`` (x - mean) / sigma
-goes into the first Dense after it, and a regression head's ``Rescaling`` scale * z + offset into the Dense
-before it (which then takes the Rescaling's name, so outputs keep their task names).
+list-style ``inbound_nodes``). Keras preprocessing layers are folded into plain Dense layers, so the
+exported network uses only layers every tfjs-layers release has: ``Normalization`` (x - mean) / sigma becomes
+a centring Dense (identity kernel, bias -mean, same name) with 1/sigma folded into the rows of the Dense
+layers after it, and a regression head's ``Rescaling`` scale * z + offset is folded into the Dense before it
+(which then takes the Rescaling's name, so outputs keep their task names).
 """
 
 from __future__ import annotations
@@ -156,13 +157,17 @@ class _Converter:
             if consumer.cls != "Dense":
                 raise self._unsupported(f"Normalization layer {node.name!r} feeds a {consumer.cls} "
                                         f"({consumer.name!r}); only a Dense layer can absorb it")
+        # (x - m) / s feeds W x + b: 1/s scales the kernel's rows, W' = W / s. The centring stays a step of
+        # its own (a Dense with an identity kernel and bias -m, keeping the Normalization's name): folding it
+        # too (b' = b - (m / s) W) cancels catastrophically in float32 when |m| / s is large, e.g. a year
+        # column (mean 2008, s 0.8) moved penguin probabilities by 6.5e-5; x - m is exact, as in Keras.
         for consumer in consumers:
-            kernel = consumer.kernel
-            # W (x - m) / s + b = (W / s) x + (b - (m / s) W), with s dividing the kernel's rows.
-            consumer.bias = consumer.bias - (mean / sigma) @ kernel
-            consumer.kernel = kernel / sigma[:, None]
-            consumer.inputs = [node.inputs[0] if i == node.name else i for i in consumer.inputs]
-        del self.nodes[node.name]
+            consumer.kernel = consumer.kernel / sigma[:, None]
+        node.cls = "Dense"
+        node.config = {"activation": "linear"}
+        node.kernel = np.eye(len(mean))
+        node.bias = -mean
+        node.extra["folded_from"] = [node.name]
 
     def _fold_rescaling(self, node: _Node) -> None:
         producer = self.nodes[node.inputs[0]]
