@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,6 @@ class _Node:
     inputs: list[str]
     kernel: np.ndarray | None = None
     bias: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _tensor_sources(value: object) -> list[list]:
@@ -167,7 +166,6 @@ class _Converter:
         node.config = {"activation": "linear"}
         node.kernel = np.eye(len(mean))
         node.bias = -mean
-        node.extra["folded_from"] = [node.name]
 
     def _fold_rescaling(self, node: _Node) -> None:
         producer = self.nodes[node.inputs[0]]
@@ -185,7 +183,6 @@ class _Converter:
         del self.nodes[node.name]
         old = producer.name
         producer.name = node.name
-        producer.extra["folded_from"] = [old, node.name]
         self.nodes = {**self.nodes, producer.name: producer}
         for other in self.nodes.values():
             other.inputs = [producer.name if i == old else i for i in other.inputs]
