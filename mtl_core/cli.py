@@ -233,6 +233,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     for note in data.notes + result.prepared.notes:
         print(note)
     print(result.message)
+    if result.history:
+        weights = result.history[-1].weights
+        print(f"Loss weights in the last epoch ({config.weighting}): "
+              + ", ".join(f"{task} {w:.3g}" for task, w in weights.items()))
     if result.test_metrics:
         print(format_metrics(result.test_metrics))
     else:
