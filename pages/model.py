@@ -112,8 +112,8 @@ with settings:
     if strategy is None:
         st.caption("Adaptive strategies set the loss weights themselves while training; the sliders below "
                    "are the weights of *Fixed weights*.")
-        st.button("Show this strategy's parameters", key="load_strategy",
-                  help="Loads TensorFlow once (a few seconds).")
+        st.button("Show the parameters this strategy takes", key="load_strategy", type="tertiary",
+                  icon=":material/expand_more:", help="Loads TensorFlow once (a few seconds).")
     elif not uses_sliders:
         st.caption(f"{entry.title} sets the loss weights itself, so the sliders below are not used.")
     for task in tasks:

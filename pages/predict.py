@@ -90,7 +90,7 @@ with st.container(key="features", border=True):
                 if key(column) not in st.session_state:
                     st.session_state[key(column)] = spec.default
                 values[column] = st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step,
-                                           key=key(column))
+                                           format=spec.format, key=key(column))
 
 example = session.cache.get("example")
 truth = None
@@ -132,7 +132,7 @@ def predictions() -> None:
                                     config={"displayModeBar": False})
                     if truth is not None:
                         actual = class_label(truth[task.name])
-                        mark = "✅ right" if actual == p.label else "❌ wrong"
+                        mark = ":green[right]" if actual == p.label else ":red[wrong]"
                         st.caption(f"True class: **{actual}** ({mark})")
         if truth is not None:
             st.caption(f"Inputs from held-out row {example} of the data.")

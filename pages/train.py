@@ -21,6 +21,10 @@ from ui.charts import (
 from ui.results import held_out
 from ui.widgets import bound, config_error
 
+# How often the live charts redraw while training runs; each redraw re-renders three plotly charts in
+# the browser, which on a busy machine can take longer than half a second.
+LIVE_SECONDS = 1.0
+
 st.title("Train")
 cfg = state.config()
 error = config_error(cfg)
@@ -71,7 +75,12 @@ try:
     current = validate_config(copy.deepcopy(cfg)).to_dict()
 except MTLError:
     current = None
-if current != run.config.to_dict():
+started = run.config.to_dict()
+if current is not None:
+    # Loss weights moved during this run belong to it, not to "changed settings".
+    current.pop("loss_weights")
+    started.pop("loss_weights")
+if current != started:
     st.caption("The settings changed since this run started; press **Train** to train with the new ones.")
 
 # ---- loss weights, live ------------------------------------------------------------------------------
@@ -134,12 +143,14 @@ def _metrics_table(events: list) -> None:
     if not events or not events[-1].val_metrics:
         st.caption("No validation split (validation fraction 0), so no validation metrics.")
         return
-    table = pd.DataFrame(events[-1].val_metrics).T
-    table.index.name = "task"
-    st.dataframe(table.style.format("{:.4f}", na_rep="–"))
+    metrics = events[-1].val_metrics
+    names = list(dict.fromkeys(m for task in metrics.values() for m in task))
+    table = pd.DataFrame([{"task": task, **{m: f"{values[m]:.4f}" if m in values else "" for m in names}}
+                          for task, values in metrics.items()]).set_index("task")
+    st.dataframe(table)
 
 
-@st.fragment(run_every=0.5 if running else None)
+@st.fragment(run_every=LIVE_SECONDS if running else None)
 def live(was_running: bool) -> None:
     """Everything that changes while training runs; re-drawn twice a second by the fragment."""
     events = run.events()
@@ -156,14 +167,15 @@ def live(was_running: bool) -> None:
                 st.caption(f"Dashed lines: loss weights changed at epoch {', '.join(map(str, changes[-5:]))}.")
         else:
             st.caption("The loss chart appears after the first epoch.")
+    # Keyed containers keep the charts' identity across fragment reruns, so plotly updates them in place.
     left, right = st.columns(2)
-    with left:
+    with left, st.container(key="weights_chart"):
         st.markdown("**Validation metrics** (latest epoch)")
         _metrics_table(events)
         st.markdown("**Loss weights in force**")
         if events:
             st.plotly_chart(weights_figure(events, tasks), key="weights_fig")
-    with right:
+    with right, st.container(key="conflict_chart"):
         st.markdown("**Gradient conflict** (cosine of two tasks' gradients on the shared layers)")
         if len(tasks) < 2:
             st.caption("Needs two or more tasks.")
@@ -197,13 +209,13 @@ else:
 
 held = held_out(session)
 if result.test_metrics:
-    st.markdown("**Test metrics** (held-out rows, original units)")
-    metric_cols = st.columns(len(result.test_metrics))
-    for col, (task, metrics) in zip(metric_cols, result.test_metrics.items()):
-        with col:
+    st.markdown(f"**Test metrics** ({len(result.prepared.rows['test'])} held-out rows, original units)")
+    metric_cols = st.columns(min(len(result.test_metrics), 3))
+    for i, (task, metrics) in enumerate(result.test_metrics.items()):
+        with metric_cols[i % len(metric_cols)].container(border=True):
             st.markdown(f"**{task}**")
-            for name, value in metrics.items():
-                st.metric(name, f"{value:.4g}")
+            for col, (name, value) in zip(st.columns(len(metrics)), metrics.items()):
+                col.metric(name, f"{value:.4g}")
 else:
     st.caption("This run has no test split (test fraction 0); the plots below use the "
                f"{held.split if held else 'training'} rows.")

@@ -13,7 +13,7 @@ PALETTE = qualitative.Plotly
 TOTAL_COLOR = "#222222"
 NEGATIVE_COLOR = "#d62728"
 # Above this many epochs the live charts plot every k-th epoch (the last one always); plotly stays fast.
-MAX_POINTS = 1500
+MAX_POINTS = 500
 
 
 def color(i: int) -> str:
@@ -29,6 +29,11 @@ def _thin(events: Sequence[Any]) -> list[Any]:
     if kept[-1] is not events[-1]:
         kept.append(events[-1])
     return kept
+
+
+def _series(events: Sequence[Any], value: Any) -> np.ndarray:
+    # numpy arrays, not lists: plotly validates lists element by element (5x slower on live charts).
+    return np.array([value(e) for e in events], dtype=float)
 
 
 def _layout(fig: go.Figure, *, height: int, y_title: str, log: bool = False) -> go.Figure:
@@ -53,22 +58,22 @@ def loss_figure(events: Sequence[Any], tasks: list[str], *, log: bool = False,
                 mark_changes: bool = True) -> go.Figure:
     """Each task's training (solid) and validation (dotted) loss, and the weighted total, per epoch."""
     shown = _thin(events)
-    epochs = [e.epoch for e in shown]
+    epochs = _series(shown, lambda e: e.epoch)
     fig = go.Figure()
     for i, task in enumerate(tasks):
-        fig.add_trace(go.Scatter(x=epochs, y=[e.loss.get(task) for e in shown], name=task, mode="lines",
+        fig.add_trace(go.Scatter(x=epochs, y=_series(shown, lambda e, t=task: e.loss.get(t, np.nan)), name=task,
+                                 mode="lines",
                                  line={"color": color(i), "width": 2}, legendgroup=task))
         if shown and shown[-1].val_loss:
-            fig.add_trace(go.Scatter(x=epochs, y=[e.val_loss.get(task) for e in shown], name=f"{task} (val)",
+            fig.add_trace(go.Scatter(x=epochs, y=_series(shown, lambda e, t=task: e.val_loss.get(t, np.nan)),
+                                     name=f"{task} (val)",
                                      mode="lines", line={"color": color(i), "width": 2, "dash": "dot"},
                                      legendgroup=task))
-    fig.add_trace(go.Scatter(x=epochs, y=[e.total_loss for e in shown], name="weighted total", mode="lines",
+    fig.add_trace(go.Scatter(x=epochs, y=_series(shown, lambda e: e.total_loss), name="weighted total", mode="lines",
                              line={"color": TOTAL_COLOR, "width": 3}))
     if mark_changes:
         for epoch in weight_changes(events):
-            fig.add_vline(x=epoch - 0.5, line={"color": "#888888", "dash": "dash", "width": 1},
-                          annotation_text="weights changed", annotation_position="top left",
-                          annotation_font_size=10)
+            fig.add_vline(x=epoch - 0.5, line={"color": "#888888", "dash": "dash", "width": 1})
     return _layout(fig, height=380, y_title="loss (log)" if log else "loss", log=log)
 
 
@@ -77,7 +82,8 @@ def weights_figure(events: Sequence[Any], tasks: list[str]) -> go.Figure:
     shown = _thin(events)
     fig = go.Figure()
     for i, task in enumerate(tasks):
-        fig.add_trace(go.Scatter(x=[e.epoch for e in shown], y=[e.weights.get(task) for e in shown], name=task,
+        fig.add_trace(go.Scatter(x=_series(shown, lambda e: e.epoch),
+                                 y=_series(shown, lambda e, t=task: e.weights.get(t, np.nan)), name=task,
                                  mode="lines", line={"color": color(i), "width": 2, "shape": "hv"}))
     return _layout(fig, height=260, y_title="loss weight")
 
@@ -90,11 +96,12 @@ def conflict_figure(events: Sequence[Any]) -> go.Figure:
     fig.add_hrect(y0=-1, y1=0, fillcolor=NEGATIVE_COLOR, opacity=0.06, line_width=0)
     fig.add_hline(y=0, line={"color": "#888888", "width": 1})
     for i, pair in enumerate(pairs):
-        xs = [e.epoch for e in shown if pair in e.conflict]
-        ys = [e.conflict[pair] for e in shown if pair in e.conflict]
+        with_pair = [e for e in shown if pair in e.conflict]
+        xs = _series(with_pair, lambda e: e.epoch)
+        ys = _series(with_pair, lambda e, p=pair: e.conflict[p])
         fig.add_trace(go.Scatter(
             x=xs, y=ys, name=pair, mode="lines+markers", line={"color": color(i), "width": 1.5},
-            marker={"size": [6 if y < 0 else 0 for y in ys], "color": NEGATIVE_COLOR}))
+            marker={"size": np.where(ys < 0, 6, 0), "color": NEGATIVE_COLOR}))
     fig.update_yaxes(range=[-1.05, 1.05])
     return _layout(fig, height=260, y_title="gradient cosine")
 
@@ -137,7 +144,7 @@ def probability_figure(probabilities: dict[str, float], *, highlight: str | None
     fig = go.Figure(go.Bar(x=values, y=classes, orientation="h", marker={"color": colors},
                            text=[f"{v:.1%}" for v in values], textposition="auto",
                            hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(range=[0, 1.02], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%")
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=60 + 32 * len(classes), margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig

@@ -8,7 +8,7 @@ from mtl_core.config import TrainConfig
 
 SHARED_COLOR = "#cfe3f7"
 HEAD_COLORS = ("#fde2c8", "#d7f0d2", "#ecd9f5", "#fbd6dc", "#f6efc4", "#d3eeee")
-FONT = 'fontname="Helvetica", fontsize=11'
+FONT = 'fontname="Helvetica", fontsize=12'
 
 
 @dataclass
@@ -31,7 +31,8 @@ def _node(name: str, label: str, color: str, shape: str = "box") -> str:
 def intro_dot() -> str:
     """A small static picture of hard parameter sharing for the home page."""
     return "\n".join([
-        "digraph { rankdir=LR; bgcolor=transparent; node [" + FONT + "]; edge [color=\"#777777\"];",
+        "digraph { rankdir=TB; bgcolor=transparent; nodesep=0.3; ranksep=0.3;",
+        "node [fontname=\"Helvetica\", fontsize=13]; edge [color=\"#777777\"];",
         _node("x", "inputs", "#eeeeee", "ellipse"),
         _node("s", "shared trunk", SHARED_COLOR),
         _node("a", "head: species", HEAD_COLORS[0]),
@@ -55,7 +56,7 @@ def _output_label(task: TaskShape, weight: float) -> str:
 
 def architecture_dot(config: TrainConfig, n_inputs: int | None, tasks: list[TaskShape]) -> str:
     """The network the config describes: inputs, shared trunk (or experts), one head per task."""
-    lines = ["digraph { rankdir=LR; bgcolor=transparent; nodesep=0.25; ranksep=0.35;",
+    lines = ["digraph { rankdir=TB; bgcolor=transparent; nodesep=0.25; ranksep=0.3;",
              "node [" + FONT + "]; edge [color=\"#777777\"];"]
     inputs = f"{n_inputs} input features" if n_inputs is not None else "inputs"
     if config.standardize_inputs:

@@ -24,6 +24,13 @@ class SliderSpec:
     default: float | int
     whole: bool
 
+    @property
+    def format(self) -> str:
+        """A printf format showing as many decimals as the step has."""
+        if self.whole or self.step >= 1:
+            return "%d"
+        return f"%.{max(0, -math.floor(math.log10(self.step) + 1e-9))}f"
+
     def clamp(self, value: float) -> float | int:
         """``value`` inside the range, rounded to the slider's precision."""
         value = min(max(float(value), float(self.low)), float(self.high))
