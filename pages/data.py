@@ -64,13 +64,16 @@ except MTLError as exc:
     st.stop()
 frame = dataset.frame
 
+notes_area = st.container()
 if "measured_correlation" in dataset.info:
+    metric_col, notes_area = st.columns([1, 3])
     target = dataset.info.get("p")
-    st.metric("Measured label correlation", f"{dataset.info['measured_correlation']:.3f}",
-              help="Pearson correlation of y1 and y2 in the generated rows.",
-              delta=f"target p = {target:.2f}" if target is not None else None, delta_color="off")
+    metric_col.metric("Measured label correlation", f"{dataset.info['measured_correlation']:.3f}",
+                      help="Pearson correlation of y1 and y2 in the generated rows.",
+                      delta=f"target p = {target:.2f}" if target is not None else None, delta_color="off",
+                      delta_arrow="off")
 for note in dataset.notes:
-    st.info(note, icon=":material/info:")
+    notes_area.info(note, icon=":material/info:")
 
 # ---- the table ---------------------------------------------------------------------------------
 st.subheader("The data")

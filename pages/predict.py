@@ -6,7 +6,7 @@ from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
 from mtl_core.tasks import class_label
 from ui import state
-from ui.charts import probability_figure
+from ui.charts import probability_figure, range_figure
 from ui.inputs import most_common, slider_spec
 
 st.title("Predict")
@@ -124,6 +124,9 @@ def predictions() -> None:
                     st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off",
                               delta_arrow="off")
                     series = frame[task.name]
+                    st.plotly_chart(range_figure(p.value, float(series.min()), float(series.max()),
+                                                 true=float(true_value) if true_value is not None else None),
+                                    key=f"range:{task.name}", config={"displayModeBar": False})
                     st.caption(f"Data range {series.min():.4g} to {series.max():.4g} (median {series.median():.4g}).")
                 else:
                     st.metric(task.name, p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",

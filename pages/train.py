@@ -140,7 +140,10 @@ def _progress(events: list) -> None:
 
 
 def _metrics_table(events: list) -> None:
-    if not events or not events[-1].val_metrics:
+    if not events:
+        st.caption("Appears after the first epoch.")
+        return
+    if not events[-1].val_metrics:
         st.caption("No validation split (validation fraction 0), so no validation metrics.")
         return
     metrics = events[-1].val_metrics

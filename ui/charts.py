@@ -136,6 +136,25 @@ def scatter_figure(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> go.Figu
     return fig
 
 
+def range_figure(value: float, low: float, high: float, *, true: float | None = None) -> go.Figure:
+    """Where a predicted value (and the true one, if known) falls in the data's range."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[low, high], y=[0, 0], mode="lines+text", line={"color": "#c8d3e3", "width": 8},
+                             text=[f"{low:.4g}", f"{high:.4g}"], textposition=["bottom right", "bottom left"],
+                             hoverinfo="skip", showlegend=False))
+    if true is not None:
+        fig.add_trace(go.Scatter(x=[true], y=[0], mode="markers", name="true",
+                                 marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": TOTAL_COLOR}}))
+    fig.add_trace(go.Scatter(x=[value], y=[0], mode="markers", name="predicted",
+                             marker={"size": 14, "color": color(0), "line": {"width": 1, "color": "white"}}))
+    span = (high - low) or 1.0
+    fig.update_xaxes(range=[min(low, value) - 0.05 * span, max(high, value) + 0.05 * span], visible=False)
+    fig.update_yaxes(range=[-1, 1], visible=False)
+    fig.update_layout(height=90, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      legend={"orientation": "h", "y": 1.2, "x": 0}, showlegend=true is not None)
+    return fig
+
+
 def probability_figure(probabilities: dict[str, float], *, highlight: str | None = None) -> go.Figure:
     """Horizontal bars of class probabilities; the predicted class is drawn darker."""
     classes = list(probabilities)
