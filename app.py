@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import speed
+from ui.sidebar import training_status
 
 speed.install()
 
@@ -17,4 +18,6 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+training_status()
+page.run()

@@ -218,7 +218,7 @@ if result.test_metrics:
         with metric_cols[i % len(metric_cols)].container(border=True):
             st.markdown(f"**{task}**")
             for col, (name, value) in zip(st.columns(len(metrics)), metrics.items()):
-                col.metric(name, f"{value:.4g}")
+                col.metric(name, f"{value:.3g}")
 else:
     st.caption("This run has no test split (test fraction 0); the plots below use the "
                f"{held.split if held else 'training'} rows.")

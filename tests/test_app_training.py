@@ -134,7 +134,15 @@ def test_weights_change_while_training_and_stop_works():
     at = start(epochs=100_000)
     run = at.session_state[RUN_KEY].run
     wait_for_events(at, 3)
-    at.run()
+    # Training belongs to the session: other pages show it running in the sidebar. (AppTest drops what
+    # app.py draws after a switch_page, so look at the home page of a test sharing this session's run.)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception and run.running
+    home = AppTest.from_file(APP, default_timeout=90)
+    home.session_state[RUN_KEY] = at.session_state[RUN_KEY]
+    home.run()
+    assert home.sidebar.get("progress")[0].proto.text.startswith("Training: epoch ")
+    at.switch_page("pages/train.py").run()
     assert at.button(key="stop_button").disabled is False
     assert at.button(key="train_button").disabled is True
     at.slider(key="train.lw:petal_width").set_value(3.0).run()

@@ -1,0 +1,31 @@
+"""The sidebar's training status, shown on every page (training belongs to the session, not a page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+
+
+def training_status() -> None:
+    """A line in the sidebar saying how the session's training run is going; refreshes while it runs."""
+    session = state.training()
+    if session is None:
+        return
+    running = session.run.running
+
+    @st.fragment(run_every=2.0 if running else None)
+    def status() -> None:
+        run = session.run
+        done, total = len(run.events()), run.config.epochs
+        if run.running:
+            st.progress(done / total, text=f"Training: epoch {done}/{total}")
+        elif run.error:
+            st.caption("Training failed; see the Train page.")
+        elif run.result is not None:
+            st.caption(f"Trained: {run.result.message}")
+        if running and not run.running:
+            st.rerun()
+
+    with st.sidebar:
+        status()
