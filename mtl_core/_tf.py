@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) would land on users' terminals and pages.
@@ -28,5 +29,16 @@ def _import_quietly():
 
 
 keras, tf = _import_quietly()
+
+
+class _NoRetracingWarning(logging.Filter):
+    """Each Trainer compiles its own loop once, by design; TensorFlow's global retracing heuristic
+    counts those as retraces and would warn users about a problem that isn't there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetracingWarning())
 
 __all__ = ["keras", "tf"]
