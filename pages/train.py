@@ -19,7 +19,7 @@ from ui.charts import (
     weights_figure,
 )
 from ui.results import held_out
-from ui.widgets import bound, config_error
+from ui.widgets import config_error
 
 # How often the live charts redraw while training runs; each redraw re-renders three plotly charts in
 # the browser, which on a busy machine can take longer than half a second.
@@ -111,12 +111,18 @@ with st.expander("Loss weights (change them while it trains)", expanded=uses_sli
         st.caption("Training is not running; these take effect on the next run.")
     else:
         st.caption("A change applies from the next epoch; the loss chart marks where weights changed.")
+    # Read in the full run, not through on_change: the live fragments rerun every second, and a rerun
+    # racing a slider drag must never send a stale value to the trainer.
     slider_cols = st.columns(min(len(tasks), 4))
     for i, task in enumerate(tasks):
+        key = f"train.lw{session.token}:{task}"
+        if key not in st.session_state:
+            st.session_state[key] = float(weights[task])
         with slider_cols[i % len(slider_cols)]:
-            bound(st.slider, task, f"train.lw:{task}", lambda task=task: float(weights[task]),
-                  lambda v, task=task: _put_weight(task, v), min_value=0.0, max_value=5.0, step=0.05,
-                  disabled=not (uses_sliders and running))
+            value = st.slider(task, min_value=0.0, max_value=5.0, step=0.05, key=key,
+                              disabled=not (uses_sliders and running))
+        if uses_sliders and running and abs(value - weights[task]) > 1e-9:
+            _put_weight(task, value)
     if session.cache.get("weights_error"):
         st.error(session.cache["weights_error"])
 

@@ -145,7 +145,7 @@ def test_weights_change_while_training_and_stop_works():
     at.switch_page("pages/train.py").run()
     assert at.button(key="stop_button").disabled is False
     assert at.button(key="train_button").disabled is True
-    at.slider(key="train.lw:petal_width").set_value(3.0).run()
+    at.slider(key=f"train.lw{at.session_state[RUN_KEY].token}:petal_width").set_value(3.0).run()
     assert not at.exception
     seen = len(run.events())
     wait_for_events(at, seen + 2)
