@@ -1,0 +1,106 @@
+"""Helpers for driving the dashboard in Debian's headless Chromium (the e2e test and bench/bench_dashboard.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox (containers run as root), no GPU, and nothing that phones home or downloads components.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(script: Path, *, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``streamlit run script`` headless on a free port; yield its base URL; always terminate it."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url, proc, log, timeout)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    log.seek(0)
+    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s:\n"
+                       f"{log.read().decode(errors='replace')}")
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, headless (never a downloaded browser)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def nav(page: Any, url_path: str) -> None:
+    """Switch page through the sidebar, inside the same Streamlit session (``goto`` would start a new one)."""
+    page.locator(f"[data-testid='stSidebarNav'] a[href$='/{url_path}']").click()
+    page.wait_for_url(f"**/{url_path}")
+
+
+# Plotly.js keeps decoded traces in ``_fullData`` (``data`` holds plotly's base64 arrays as sent).
+_CHART_POINTS = """(sel) => {
+    const plot = [...document.querySelectorAll(sel + ' .js-plotly-plot')].find(p => p.offsetParent !== null);
+    const trace = plot && plot._fullData && plot._fullData[0];
+    if (!trace || !trace.x || !trace.x.length) return null;
+    return [trace.x.length, Number(trace.x[trace.x.length - 1])];
+}"""
+
+
+def chart_points(page: Any, container_key: str, *, timeout: float = 30_000) -> tuple[int, float]:
+    """(points in the first trace, its last x) of the plotly chart drawn inside ``.st-key-<container_key>``.
+
+    Waits for a drawn chart: Streamlit remounts a plotly chart whenever its figure changes, so a live
+    chart is briefly absent at each redraw.
+    """
+    handle = page.wait_for_function(_CHART_POINTS, arg=f".st-key-{container_key}", timeout=timeout)
+    n, last = handle.json_value()
+    return int(n), float(last)
+
+
+def text_of(page: Any, container_key: str) -> str:
+    """The visible text inside ``.st-key-<container_key>``."""
+    return page.locator(f".st-key-{container_key}").first.inner_text()

@@ -1,0 +1,175 @@
+"""End to end in a real headless Chromium: preset → model → train (live chart, stop) → predict (slider).
+
+Starts ``streamlit run app.py`` on a free port and drives Debian's /usr/bin/chromium with playwright.
+Pages are switched through the sidebar: ``page.goto`` opens a new websocket, i.e. a new Streamlit
+session without the preset, the config or the run. Screenshots land in docs/screenshots/e2e-<page>.png.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, chart_points, launch, nav, streamlit_server, text_of
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+SHOTS = ROOT / "docs" / "screenshots"
+# At ~1-2 ms per epoch the preset's 200 epochs end before the first redraw; this keeps it running.
+EPOCHS = 20_000
+PRESET_TITLE = "Heterogeneous: Iris species + petal width"
+PROGRESS = re.compile(r"Epoch (\d+)/(\d+)")
+# The Train page's own progress bar (the sidebar shows another one while a run trains).
+MAIN_PROGRESS = "[data-testid='stMain'] [data-testid='stProgress']"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server(ROOT / "app.py") as url:
+        yield url
+
+
+@pytest.fixture()
+def page(server):
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"e2e-{name}.png"), full_page=False)
+
+
+def shot_with_chart(page, name: str, container_key: str, attempts: int = 20) -> None:
+    """Screenshot once the chart in ``container_key`` shows on screen.
+
+    Streamlit remounts a plotly chart at every redraw, and some frames show its area blank; retry a few.
+    """
+    from PIL import Image  # a Streamlit dependency
+
+    for _ in range(attempts):
+        chart_points(page, container_key)
+        box = page.locator(f".st-key-{container_key} .js-plotly-plot").last.bounding_box()
+        png = page.screenshot(full_page=False)
+        if box is None:
+            continue
+        image = Image.open(io.BytesIO(png)).convert("L")
+        top, bottom = max(0, int(box["y"])), min(image.height, int(box["y"] + box["height"]))
+        area = image.crop((int(box["x"]), top, int(box["x"] + box["width"]), bottom))
+        if bottom > top and area.getextrema()[0] < 128:  # dark pixels: lines or axis labels drawn
+            break
+        page.wait_for_timeout(150)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / f"e2e-{name}.png").write_bytes(png)
+
+
+def progress(page) -> tuple[str, int]:
+    """The progress bar's text and the number of epochs it reports done."""
+    text = page.locator(MAIN_PROGRESS).first.inner_text()
+    match = PROGRESS.search(text)
+    assert match, f"no 'Epoch n/N' in the progress text {text!r}"
+    return text, int(match.group(1))
+
+
+def test_preset_train_stop_predict(server, page):
+    # ---- Home: pick the heterogeneous preset ----------------------------------------------------------
+    page.goto(server + "/")
+    page.get_by_role("heading", name="MTL Playground").wait_for()
+    page.get_by_text(PRESET_TITLE, exact=True).wait_for()  # its card's title
+    preset = page.locator(".st-key-preset_heterogeneous button")
+    preset.click()
+    page.get_by_text(f"Loaded the preset “{PRESET_TITLE}”").wait_for()
+    sync_api.expect(preset).to_contain_text("In use")
+    shot(page, "home")
+
+    # ---- Model & losses: enough epochs to still be training when we look -----------------------------
+    nav(page, "model")
+    page.get_by_role("heading", name="Model & losses").wait_for()
+    epochs = page.locator(".st-key-epochs input")
+    sync_api.expect(epochs).to_have_value("200")  # the preset's value, carried over from Home
+    epochs.fill(str(EPOCHS))
+    epochs.press("Enter")
+    page.get_by_text("These settings are valid.").wait_for()  # the core accepted the new value
+    epochs.blur()
+    page.get_by_role("heading", name="Model & losses").scroll_into_view_if_needed()
+    shot(page, "model")
+
+    # ---- Train: start, watch the live chart grow, stop ------------------------------------------------
+    nav(page, "train")
+    page.get_by_role("heading", name="Train").wait_for()
+    # The session kept the preset and the new epochs across both page switches.
+    page.get_by_text(f"tasks species, petal_width · Hard parameter sharing · Fixed weights · adam lr 0.01 · "
+                     f"{EPOCHS} epochs").wait_for()
+    train, stop = page.locator(".st-key-train_button button"), page.locator(".st-key-stop_button button")
+    sync_api.expect(stop).to_be_disabled()
+    train.click()
+    # TensorFlow loads and the training step compiles on the first click: allow a minute on a busy machine.
+    page.locator(".st-key-loss_chart .js-plotly-plot").first.wait_for(state="attached", timeout=60_000)
+    sync_api.expect(stop).to_be_enabled()
+    sync_api.expect(train).to_be_disabled()
+
+    first = chart_points(page, "loss_chart")
+    _, done_before = progress(page)
+    # The chart redraws once a second; wait for a redraw that plots later epochs.
+    deadline = time.monotonic() + 20
+    second = first
+    while second[1] <= first[1] and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        second = chart_points(page, "loss_chart")
+    # The chart thins to at most ~500 points (every k-th epoch), so the number of points stops growing
+    # after ~500 epochs; the last plotted epoch keeps growing while training runs.
+    assert second[1] > first[1], f"the live loss chart did not gain epochs: {first} then {second}"
+    assert second[0] >= 2 and (second[0] > first[0] or second[1] > 500), (first, second)
+    text, done_running = progress(page)
+    assert done_running > done_before and done_running < EPOCHS and "left" in text, text
+    shot_with_chart(page, "train", "loss_chart")
+
+    stop.click()
+    stopped = page.locator(MAIN_PROGRESS).filter(has_text="stopped")
+    stopped.wait_for(timeout=30_000)
+    page.locator("[data-testid='stMain']").get_by_text(re.compile(r"^Stopped by request after epoch \d+")).wait_for()
+    sync_api.expect(stop).to_be_disabled()
+    sync_api.expect(train).to_be_enabled()
+    _, done_stopped = progress(page)
+    assert done_running <= done_stopped < EPOCHS
+    # Stopped means stopped: the count stays put.
+    page.wait_for_timeout(1500)
+    assert progress(page)[1] == done_stopped
+
+    # ---- Predict: a slider moves the predictions --------------------------------------------------------
+    nav(page, "predict")
+    page.get_by_role("heading", name="Predict").wait_for()
+    page.get_by_text(f"epoch {done_stopped}/{EPOCHS}").wait_for()
+    prediction = page.locator(".st-key-prediction")
+    prediction.get_by_text("petal_width").first.wait_for()
+    assert "(live)" not in text_of(page, "prediction")  # the run stopped, so nothing else changes the text
+    before = text_of(page, "prediction")
+    # Streamlit's slider is an <input type=range> (implicit ARIA role slider) inside a react-aria group.
+    slider = page.locator(".st-key-features").get_by_role("slider", name="sepal_length")
+    value_before = float(slider.input_value())
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    page.wait_for_function("([sel, old]) => document.querySelector(sel)?.innerText !== old",
+                           arg=[".st-key-prediction", before], timeout=30_000)
+    assert float(slider.input_value()) > value_before
+    # Let the rerun for the last key press land before reading the final text.
+    page.wait_for_timeout(1000)
+    after = text_of(page, "prediction")
+    assert after != before
+    assert "species" in after and "petal_width" in after
+    shot(page, "predict")
