@@ -279,7 +279,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 #: Modules that add a subcommand: each has ``register(subparsers)`` that sets ``func`` as a default.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("mtl_core.commands.export",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("mtl_core.commands.export", "mtl_core.commands.compare")
 
 
 def build_parser() -> Parser:

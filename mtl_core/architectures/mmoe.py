@@ -23,6 +23,7 @@ Design choices:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
@@ -37,6 +38,10 @@ EXPERTS_LAYER = f"{SHARED_PREFIX}_experts"
 EXPERT_STACK_LAYER = "expert_stack"
 GATE_SUFFIX = "_gate"
 MIXTURE_SUFFIX = "_mixture"
+
+# With one expert each gate is a softmax over one unit (always 1: a plain shared-bottom model), which is
+# valid here; Keras warns about it on every call, so that one message is silenced.
+warnings.filterwarnings("ignore", message=r"You are using a softmax over axis -1 of a tensor of shape \(.*, 1\)")
 
 
 def gate_layer_name(output: str) -> str:
