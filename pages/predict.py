@@ -47,7 +47,9 @@ def _fill(values: dict, example: int | None = None) -> None:
 
 def _load_example() -> None:
     rows = run.trainer.prepared.rows
-    pool = next((rows[s] for s in ("test", "val", "train") if len(rows[s])), rows["train"])
+    split = next((s for s in ("test", "val", "train") if len(rows[s])), "train")
+    pool = rows[split]
+    session.cache["example_split"] = {"test": "held-out test", "val": "validation", "train": "training"}[split]
     n = session.cache.get("example_count", 0)
     session.cache["example_count"] = n + 1
     row = int(pool[n % len(pool)])
@@ -138,7 +140,7 @@ def predictions() -> None:
                         mark = ":green[right]" if actual == p.label else ":red[wrong]"
                         st.caption(f"True class: **{actual}** ({mark})")
         if truth is not None:
-            st.caption(f"Inputs from held-out row {example} of the data.")
+            st.caption(f"Inputs from row {example} of the data, a {session.cache.get('example_split')} row.")
 
 
 predictions()

@@ -226,8 +226,8 @@ if result.test_metrics:
             for col, (name, value) in zip(st.columns(len(metrics)), metrics.items()):
                 col.metric(name, f"{value:.3g}")
 else:
-    st.caption("This run has no test split (test fraction 0); the plots below use the "
-               f"{held.split if held else 'training'} rows.")
+    where = {"val": "validation", "train": "training"}.get(held.split, held.split) if held else "training"
+    st.caption(f"This run has no test split (test fraction 0); the plots below use the {where} rows.")
 
 if held is not None:
     split_name = {"test": "test", "val": "validation", "train": "training"}[held.split]
