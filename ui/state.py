@@ -78,6 +78,18 @@ def apply_preset(name: str) -> None:
     ss[_PRESET] = name
 
 
+def replace_config(new: TrainConfig) -> None:
+    """Replace the whole config (from a shared link or an uploaded config file); no preset is in use."""
+    ss = _ss()
+    ss[_CONFIG] = new
+    ss[_PRESET] = None
+
+
+def has_config() -> bool:
+    """True once this session has a config (the first run of a session has none yet)."""
+    return _CONFIG in _ss()
+
+
 def set_dataset(name: str, suggested_tasks: tuple[str, ...] | list[str]) -> None:
     """Switch dataset: default parameters, its suggested tasks, every other column as input."""
     cfg = config()
