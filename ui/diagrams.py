@@ -9,6 +9,8 @@ from mtl_core.config import TrainConfig
 SHARED_COLOR = "#cfe3f7"
 HEAD_COLORS = ("#fde2c8", "#d7f0d2", "#ecd9f5", "#fbd6dc", "#f6efc4", "#d3eeee")
 FONT = 'fontname="Helvetica", fontsize=12'
+# An MMoE diagram draws at most this many expert boxes (the rest as "… n more").
+MAX_EXPERT_NODES = 6
 
 
 @dataclass
@@ -54,8 +56,52 @@ def _output_label(task: TaskShape, weight: float) -> str:
     return f"{task.name}\n{what}\nloss weight {weight:g}"
 
 
+def expert_slots(n_experts: int) -> list[int | None]:
+    """Which experts the diagram draws: all of them up to MAX_EXPERT_NODES, else the first few, a gap
+    (None) and the last one, so a 64-expert model stays readable."""
+    if n_experts <= MAX_EXPERT_NODES:
+        return list(range(1, n_experts + 1))
+    return [*range(1, MAX_EXPERT_NODES - 1), None, n_experts]
+
+
+def _mmoe_lines(lines: list[str], config: TrainConfig, tasks: list[TaskShape]) -> dict[str, str]:
+    """Append MMoE's experts and one gate per task; return each task's gate node (its tower starts there).
+
+    Drawn from the config alone: ``mmoe.describe_architecture`` says the same but imports Keras, and the
+    Model page must not load TensorFlow just to draw.
+    """
+    n = config.experts
+    lines.append("subgraph cluster_experts {")
+    lines.append(f'label={_q(f"{n} shared experts, {config.expert_units} units each")}; style="rounded,dashed"; '
+                 f'color="#7a9cc6"; {FONT};')
+    experts = []
+    for slot in expert_slots(n):
+        if slot is None:
+            name = "expert_gap"
+            hidden = n - (MAX_EXPERT_NODES - 1)
+            lines.append(f'{_q(name)} [label={_q(f"… {hidden} more")}, shape=plaintext];')
+        else:
+            name = f"expert_{slot}"
+            lines.append(_node(name, f"expert {slot}\n{config.expert_units} units, {config.activation}",
+                               SHARED_COLOR))
+        experts.append(name)
+    lines.append("}")
+    lines.extend(f"inputs -> {_q(e)};" for e in experts)
+    ends = {}
+    for k, task in enumerate(tasks):
+        gate = f"gate:{task.name}"
+        lines.append(_node(gate, f"gate of {task.name}\nsoftmax over {n} experts,\nmixes their outputs",
+                           HEAD_COLORS[k % len(HEAD_COLORS)], "invtrapezium"))
+        lines.extend(f"{_q(e)} -> {_q(gate)};" for e in experts)
+        # The gate reads the inputs to choose its mix; dashed so it reads apart from the data path.
+        lines.append(f'inputs -> {_q(gate)} [style=dashed, color="#aaaaaa", constraint=false];')
+        ends[task.name] = gate
+    return ends
+
+
 def architecture_dot(config: TrainConfig, n_inputs: int | None, tasks: list[TaskShape]) -> str:
-    """The network the config describes: inputs, shared trunk (or experts), one head per task."""
+    """The network the config describes: inputs, then a shared trunk and one head per task (hard sharing) or
+    E experts, one gate per task and a tower per task (MMoE), then the outputs."""
     lines = ["digraph { rankdir=TB; bgcolor=transparent; nodesep=0.25; ranksep=0.3;",
              "node [" + FONT + "]; edge [color=\"#777777\"];"]
     inputs = f"{n_inputs} input features" if n_inputs is not None else "inputs"
@@ -71,22 +117,15 @@ def architecture_dot(config: TrainConfig, n_inputs: int | None, tasks: list[Task
             last = name
         trunk_ends = {t.name: last for t in tasks}
     else:
-        lines.append(_node("experts", f"{config.experts} shared experts\n{config.expert_units} units each",
-                           SHARED_COLOR, "box3d"))
-        lines.append(f"{_q(last)} -> experts;")
-        trunk_ends = {}
-        for t in tasks:
-            gate = f"gate:{t.name}"
-            lines.append(_node(gate, f"gate\n{t.name}", "#ffffff", "invtrapezium"))
-            lines.append(f"experts -> {_q(gate)}; inputs -> {_q(gate)} [style=dashed];")
-            trunk_ends[t.name] = gate
+        trunk_ends = _mmoe_lines(lines, config, tasks)
     weights = config.weights_for([t.name for t in tasks])
+    part = "tower" if config.arch == "mmoe" else "head"
     for k, task in enumerate(tasks):
         color = HEAD_COLORS[k % len(HEAD_COLORS)]
         prev = trunk_ends[task.name]
         for i, units in enumerate(config.head_sizes(task.name), start=1):
             name = f"head:{task.name}:{i}"
-            lines.append(_node(name, f"{task.name} head {i}\n{units} units", color))
+            lines.append(_node(name, f"{task.name} {part} {i}\n{units} units", color))
             lines.append(f"{_q(prev)} -> {_q(name)};")
             prev = name
         out = f"out:{task.name}"
