@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import speed
+from ui import share, speed
 from ui.sidebar import training_status
 
 speed.install()
@@ -19,5 +19,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+# Before any page reads the config: a shared link sets it up before the default preset would.
+share.sync_url()
 training_status()
 page.run()

@@ -8,8 +8,10 @@ from mtl_core.config import ACTIVATIONS, MAX_EPOCHS, MAX_LAYER_UNITS, OPTIMIZERS
 from mtl_core.errors import MTLError
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import state
+from ui.config_upload import config_upload_section
 from ui.diagrams import architecture_dot
 from ui.model_shape import network_shape
+from ui.share import share_link
 from ui.widgets import bound, config_error, error_param, show_error, sizes_editor
 
 st.title("Model & losses")
@@ -162,4 +164,6 @@ elif not any(shown):
         st.page_link("pages/data.py", label="Fix it on Data & tasks", icon=":material/table:")
 else:
     status.warning(f"One setting needs fixing: {error_param(error)} (see below).", icon=":material/warning:")
+share_link()
+config_upload_section()
 st.page_link("pages/train.py", label="Next: Train", icon=":material/arrow_forward:")

@@ -18,6 +18,7 @@ from ui.charts import (
     weight_changes,
     weights_figure,
 )
+from ui.exports import export_section
 from ui.results import held_out
 from ui.widgets import config_error
 
@@ -245,13 +246,5 @@ if held is not None:
                 st.plotly_chart(scatter_figure(name, held.truth[name], held.predicted[name]),
                                 key=f"scatter:{name}")
 
-
-def _model_bytes() -> bytes:
-    from mtl_core.saving import model_bytes
-
-    return model_bytes(result.model, run.info)
-
-
-st.download_button("Download the model (.keras)", _model_bytes, file_name="mtl_model.keras",
-                   mime="application/zip", icon=":material/download:", key="download_model")
+export_section(session)
 st.page_link("pages/predict.py", label="Next: Predict", icon=":material/arrow_forward:")

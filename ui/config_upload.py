@@ -1,0 +1,95 @@
+"""Load a run's config JSON (downloaded from Train) to rerun the same run; model files are never loaded."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from mtl_core.config import TrainConfig
+from mtl_core.errors import ConfigError, DataError, MTLError, bad_value
+from ui import state
+
+# A config is a few kilobytes; a bigger "config" is something else.
+MAX_CONFIG_MB = 1
+_SEEN = "config_upload.seen"
+_ERROR = "config_upload.error"
+_LOADED = "config_upload.loaded"
+NEVER_LOADED = ("Model files (.keras) are never loaded: a model file can carry code, and Keras' safe mode has "
+                "been bypassed before. Upload the run's config instead to train the same model again.")
+
+
+def parse_config_json(data: bytes) -> TrainConfig:
+    """A validated config from JSON bytes: a bare config, or a CLI ``--json`` result with a ``config`` key."""
+    if data[:4] == b"PK\x03\x04":
+        raise bad_value("config", "a zip archive", "expected the run's config JSON; model files (.keras) are "
+                        "never loaded, download the config from Train instead")
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise bad_value("config", "binary data", "expected a UTF-8 JSON file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    if isinstance(raw, dict) and isinstance(raw.get("config"), dict):
+        raw = raw["config"]
+    try:
+        return TrainConfig.from_dict(raw)
+    except MTLError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        # from_dict passes values straight to the dataclass; a wrongly typed field fails here.
+        raise ConfigError(f"config is invalid: {exc}.") from None
+
+
+def check_against_data(config: TrainConfig) -> TrainConfig:
+    """Raise the core's message unless the config's dataset exists here and its tasks and inputs fit it."""
+    from mtl_core.datasets import load_dataset
+    from mtl_core.prepare import prepare
+
+    if config.dataset.startswith(state.UPLOAD_PREFIX):
+        if config.dataset not in state.uploads():
+            file_name = config.dataset[len(state.UPLOAD_PREFIX):]
+            raise DataError(f"dataset={config.dataset!r} is invalid: it was a CSV uploaded in another session, "
+                            f"and uploaded data never leaves a session. Upload {file_name} on Data & tasks first, "
+                            "then this config.")
+        frame = state.uploads()[config.dataset].frame
+    else:
+        frame = load_dataset(config.dataset, dict(config.dataset_params)).frame
+    prepare(frame, config)  # the same checks a training run starts with (tasks, kinds, inputs, split)
+    return config
+
+
+def config_upload_section() -> None:
+    """An uploader for a run's config JSON; a good file replaces the config, a bad one changes nothing."""
+    scratch = state.scratch()
+    with st.expander("Load a run's config (.json)", icon=":material/file_open:",
+                     expanded=bool(scratch.get(_ERROR) or scratch.get(_LOADED))):
+        st.caption("Download a finished run's config on **Train** and load it here (or in a new browser session) "
+                   "to train the same run again: same data split, same starting weights, same history.")
+        uploaded = st.file_uploader("Config JSON", type=["json"], key="config_upload", max_upload_size=MAX_CONFIG_MB,
+                                    label_visibility="collapsed")
+        st.caption(NEVER_LOADED)
+        loaded = scratch.pop(_LOADED, None)
+        if loaded:
+            st.success(loaded, icon=":material/check_circle:")
+        if uploaded is None:
+            scratch[_SEEN] = scratch[_ERROR] = None
+            return
+        signature = (uploaded.name, uploaded.size, getattr(uploaded, "file_id", None))
+        if scratch.get(_SEEN) == signature:
+            # Handled on an earlier run (the uploader keeps the file): don't re-apply it over later edits.
+            if scratch.get(_ERROR):
+                st.error(scratch[_ERROR])
+            return
+        scratch[_SEEN] = signature
+        scratch[_ERROR] = None
+        try:
+            config = check_against_data(parse_config_json(uploaded.getvalue()))
+        except MTLError as exc:
+            scratch[_ERROR] = str(exc)
+            st.error(str(exc))
+            return
+        state.replace_config(config)
+        scratch[_LOADED] = (f"Loaded the config from {uploaded.name}: {state.dataset_title(config.dataset)}, "
+                            f"tasks {', '.join(config.task_names)}, seed {config.seed}. Press Train to run it.")
+        st.rerun()

@@ -1,0 +1,133 @@
+"""Downloads of a finished run: the model (.keras), its config (JSON), history and test metrics (CSV), TF.js (zip).
+
+Each file is made once per run and kept in the run's cache (``TrainingSession.cache``), not on every rerun.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from mtl_core.cli import finite
+from mtl_core.errors import MTLError
+
+if TYPE_CHECKING:
+    from mtl_core.trainer import EpochEvent, TrainResult
+    from ui.state import TrainingSession
+
+HISTORY_COLUMNS = ["epoch", "task", "loss", "val_loss", "weight"]
+
+
+def config_json(result: TrainResult) -> bytes:
+    """The run's config as JSON (load it on Model & losses, or ``--config`` in the CLI, to rerun it)."""
+    return (json.dumps(finite(result.config.to_dict()), indent=2) + "\n").encode("utf-8")
+
+
+def _csv(header: list[str], rows: list[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, header, lineterminator="\n")
+    writer.writeheader()
+    # NaN and infinities (a diverging epoch) become empty cells.
+    writer.writerows(finite(rows))
+    return buffer.getvalue().encode("utf-8")
+
+
+def history_csv(history: list[EpochEvent]) -> bytes:
+    """One row per epoch and task: epoch, task, loss, val_loss, weight, val_<metric>…, elapsed_s."""
+    metrics = list(dict.fromkeys(f"val_{m}" for e in history for task in e.val_metrics.values() for m in task))
+    rows = []
+    for e in history:
+        for task, loss in e.loss.items():
+            row = {"epoch": e.epoch, "task": task, "loss": loss, "val_loss": e.val_loss.get(task),
+                   "weight": e.weights.get(task), "elapsed_s": round(e.elapsed, 3)}
+            row.update({f"val_{m}": v for m, v in e.val_metrics.get(task, {}).items()})
+            rows.append(row)
+    return _csv([*HISTORY_COLUMNS, *metrics, "elapsed_s"], rows)
+
+
+def test_metrics_csv(test_metrics: dict[str, dict[str, float]]) -> bytes:
+    """One row per task and metric: task, metric, value (original units, held-out test rows)."""
+    rows = [{"task": task, "metric": name, "value": value}
+            for task, metrics in test_metrics.items() for name, value in metrics.items()]
+    return _csv(["task", "metric", "value"], rows)
+
+
+def _cached(session: TrainingSession, name: str, make):
+    key = f"export:{name}"
+    if key not in session.cache:
+        session.cache[key] = make()
+    return session.cache[key]
+
+
+def keras_bytes(session: TrainingSession) -> bytes:
+    """The trained model as a standard ``.keras`` file (made on the first download, then kept)."""
+    def make() -> bytes:
+        from mtl_core.saving import model_bytes
+
+        return model_bytes(session.run.result.model, session.run.info)
+
+    return _cached(session, "keras", make)
+
+
+def tfjs_zip(session: TrainingSession) -> tuple[bytes | None, str | None]:
+    """The TF.js layers model as a zip, or None and the reason it can't be exported."""
+    def make() -> tuple[bytes | None, str | None]:
+        from mtl_core.export_tfjs import export_tfjs_zip
+
+        try:
+            return export_tfjs_zip(session.run.result.model, session.run.info), None
+        except MTLError as exc:
+            return None, str(exc)
+
+    return _cached(session, "tfjs", make)
+
+
+def _stem(session: TrainingSession) -> str:
+    dataset = re.sub(r"[^A-Za-z0-9_-]+", "_", session.run.config.dataset.removeprefix("upload:")).strip("_")
+    return f"mtl-{dataset or 'data'}-run{session.token}"
+
+
+def export_section(session: TrainingSession) -> None:
+    """Download buttons for a finished run (nothing while it trains or when it failed)."""
+    run = session.run
+    result = run.result
+    if run.running or result is None:
+        return
+    stem = _stem(session)
+    st.subheader("Export")
+    cols = st.columns(5)
+    # The .keras file is made only when clicked (a deferred download); the small files are made once.
+    cols[0].download_button("Model (.keras)", lambda: keras_bytes(session), file_name=f"{stem}.keras",
+                            mime="application/zip", icon=":material/download:", key="download_model",
+                            width="stretch", on_click="ignore")
+    cols[1].download_button("Config (.json)", _cached(session, "config", lambda: config_json(result)),
+                            file_name=f"{stem}-config.json", mime="application/json", icon=":material/settings:",
+                            key="download_config", width="stretch", on_click="ignore",
+                            help="Load it on Model & losses to train this run again (same seed, same history).")
+    cols[2].download_button("Loss history (.csv)", _cached(session, "history", lambda: history_csv(result.history)),
+                            file_name=f"{stem}-history.csv", mime="text/csv", icon=":material/show_chart:",
+                            key="download_history", width="stretch", on_click="ignore",
+                            help="One row per epoch and task: loss, validation loss, weight, validation metrics.")
+    if result.test_metrics:
+        cols[3].download_button("Test metrics (.csv)",
+                                _cached(session, "metrics", lambda: test_metrics_csv(result.test_metrics)),
+                                file_name=f"{stem}-test-metrics.csv", mime="text/csv", icon=":material/table:",
+                                key="download_metrics", width="stretch", on_click="ignore")
+    else:
+        cols[3].caption("No test metrics: this run has no test split.")
+    data, reason = tfjs_zip(session)
+    if data is not None:
+        cols[4].download_button("TF.js model (.zip)", data, file_name=f"{stem}-tfjs.zip", mime="application/zip",
+                                icon=":material/javascript:", key="download_tfjs", width="stretch",
+                                on_click="ignore", help="model.json and weights for tf.loadLayersModel in a browser.")
+    else:
+        cols[4].caption(f"No TF.js export: {reason}")
+    user_weights = getattr(run.trainer.strategy, "uses_user_weights", False)
+    if user_weights and any(e.weights != result.history[0].weights for e in result.history):
+        st.caption("Loss weights changed during this run; the config holds the starting weights, so a rerun from "
+                   "it follows the same path only until the first change.")

@@ -1,0 +1,202 @@
+"""The setup in the page URL (like TensorFlow Playground's links): written on every run, read once per session.
+
+A link holds the dataset and its generator parameters, tasks, layer sizes, loss weights, strategy, seed and
+every other setting that differs from TrainConfig's defaults, e.g.
+``?ds=iris&t=species,petal_width&sh=10,10&hd=&w=petal_width:0.5&wt=fixed&seed=0&ep=200&lr=0.01&opt=adam``.
+Uploaded CSVs stay in their session, so a setup on one has no link.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
+
+import streamlit as st
+
+from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
+from mtl_core.errors import MTLError, bad_value
+from ui import state
+
+# Short key -> (TrainConfig field, type) for the plain settings.
+SCALARS: dict[str, tuple[str, type]] = {
+    "a": ("arch", str), "ex": ("experts", int), "eu": ("expert_units", int), "act": ("activation", str),
+    "do": ("dropout", float), "l2": ("l2", float), "opt": ("optimizer", str), "lr": ("lr", float),
+    "bs": ("batch_size", int), "ep": ("epochs", int), "wt": ("weighting", str), "rl": ("regression_loss", str),
+    "es": ("early_stopping", bool), "pat": ("patience", int), "vf": ("val_fraction", float),
+    "tf": ("test_fraction", float), "std": ("standardize_inputs", bool), "ce": ("conflict_every", int),
+    "seed": ("seed", int),
+}
+SIZES = {"sh": "shared", "hd": "head"}
+# Written even when they equal the defaults, so a link says what it sets up at a glance.
+ALWAYS = ("ds", "t", "sh", "hd", "wt", "seed", "ep", "lr", "opt")
+# Prefixes of per-name keys: one task's head sizes, a weighting parameter, a dataset (generator) parameter.
+HEAD, WEIGHTING_PARAM, DATASET_PARAM = "h.", "wp.", "d."
+LIST_KEYS = ("ds", "t", "in", "w")
+UPLOAD_NOTE = ("This setup uses a CSV you uploaded; uploaded data stays in your browser session, so it can't be "
+               "in a link. Share the CSV together with the run's config JSON (downloaded on Train) instead.")
+
+_DONE = "share.read"
+_ERROR = "share.error"
+_FALLBACK = "share.fallback"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    text = repr(float(value))  # the shortest text that reads back as the same float
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _sizes(sizes: list[int]) -> str:
+    return ",".join(str(s) for s in sizes)
+
+
+def config_to_params(config: TrainConfig) -> dict[str, str]:
+    """The link parameters of a config (empty for an uploaded dataset, which can't be in a link)."""
+    if config.dataset.startswith(state.UPLOAD_PREFIX):
+        return {}
+    defaults = TrainConfig()
+    params = {"ds": config.dataset}
+    for name, value in sorted(config.dataset_params.items()):
+        params[DATASET_PARAM + name] = _text(value)
+    params["t"] = ",".join(t.column if t.kind is None else f"{t.column}:{t.kind}" for t in config.tasks)
+    if config.inputs is not None:
+        params["in"] = ",".join(config.inputs)
+    for key, name in SIZES.items():
+        if key in ALWAYS or getattr(config, name) != getattr(defaults, name):
+            params[key] = _sizes(getattr(config, name))
+    for task, sizes in config.heads.items():
+        params[HEAD + task] = _sizes(sizes)
+    if config.loss_weights:
+        params["w"] = ",".join(f"{task}:{_text(w)}" for task, w in config.loss_weights.items())
+    mmoe = config.arch == "mmoe"
+    for key, (name, _) in SCALARS.items():
+        value = getattr(config, name)
+        if key in ALWAYS or value != getattr(defaults, name) or (mmoe and key in ("ex", "eu")):
+            params[key] = value if isinstance(value, str) else _text(value)
+    for name, value in sorted(config.weighting_params.items()):
+        params[WEIGHTING_PARAM + name] = _text(value)
+    return params
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """``params`` as a URL query, keeping commas and colons readable."""
+    return urlencode(params, quote_via=quote, safe=",:")
+
+
+def _number(key: str, text: str, kind: type) -> object:
+    text = text.strip()
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise bad_value(f"link parameter {key!r}", text, "expected 1 or 0")
+    try:
+        number = float(text)
+    except ValueError:
+        raise bad_value(f"link parameter {key!r}", text, "expected a number") from None
+    if kind is int:
+        if not math.isfinite(number) or not number.is_integer():
+            raise bad_value(f"link parameter {key!r}", text, "expected a whole number")
+        return int(number)
+    return number
+
+
+def _pairs(key: str, text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in filter(None, text.split(",")):
+        name, sep, value = part.rpartition(":")
+        if not sep or not name:
+            raise bad_value(f"link parameter {key!r}", text,
+                            "expected task:weight pairs such as species:1,petal_width:0.5")
+        out[name] = _number(key, value, float)
+    return out
+
+
+def config_from_params(params: Mapping[str, str]) -> TrainConfig:
+    """Build and validate a config from link parameters; ConfigError naming the first bad one."""
+    from mtl_core.datasets import get_spec
+
+    if "ds" not in params or not params["ds"].strip():
+        raise bad_value("link parameter 'ds'", params.get("ds"), "expected a dataset name")
+    spec = get_spec(params["ds"].strip())
+    kinds = {p.name: p.kind for p in spec.params}
+    config = TrainConfig(dataset=spec.name)
+    known = set(LIST_KEYS) | set(SIZES) | set(SCALARS)
+    for key, value in params.items():
+        if key.startswith(DATASET_PARAM):
+            name = key[len(DATASET_PARAM):]
+            # An unknown generator parameter is reported by the dataset loader with the valid names.
+            config.dataset_params[name] = _number(key, value, kinds.get(name, float))
+        elif key.startswith(HEAD):
+            config.heads[key[len(HEAD):]] = parse_sizes(f"heads[{key[len(HEAD):]!r}]", value)
+        elif key.startswith(WEIGHTING_PARAM):
+            config.weighting_params[key[len(WEIGHTING_PARAM):]] = _number(key, value, float)
+        elif key not in known:
+            valid = ", ".join(sorted(known)) + f", {DATASET_PARAM}NAME, {HEAD}TASK, {WEIGHTING_PARAM}NAME"
+            raise bad_value("link parameter", key, f"unknown; valid parameters are {valid}")
+    config.tasks = [TaskSpec.parse(t) for t in params.get("t", "").split(",") if t.strip()]
+    if params.get("in", "").strip():
+        config.inputs = [c.strip() for c in params["in"].split(",") if c.strip()]
+    for key, name in SIZES.items():
+        if key in params:
+            setattr(config, name, parse_sizes(name, params[key]))
+    if "w" in params:
+        config.loss_weights = _pairs("w", params["w"])
+    for key, (name, kind) in SCALARS.items():
+        if key in params:
+            setattr(config, name, params[key].strip() if kind is str else _number(key, params[key], kind))
+    return validate_config(config)
+
+
+def restore_link(params: Mapping[str, str]) -> TrainConfig:
+    """The config a link describes, checked against its data as a training run would be."""
+    from ui.config_upload import check_against_data
+
+    return check_against_data(config_from_params(params))
+
+
+def sync_url() -> None:
+    """Once per session, set up the config from the page's link; then keep the link in step with the config.
+
+    Runs in ``app.py`` before the page, so a link takes effect before the default preset would.
+    """
+    scratch = state.scratch()
+    if not scratch.get(_DONE):
+        scratch[_DONE] = True
+        params = st.query_params.to_dict()
+        if "ds" in params and not state.has_config():
+            try:
+                state.replace_config(restore_link(params))
+            except MTLError as exc:
+                scratch[_ERROR] = f"This link's setup can't be used, so the default one is shown: {exc}"
+                scratch[_FALLBACK] = state.config().to_dict()
+    config = state.config()
+    if scratch.get(_ERROR):
+        if config.to_dict() == scratch[_FALLBACK]:
+            st.error(scratch[_ERROR], icon=":material/link_off:")
+        else:
+            scratch[_ERROR] = None
+    wanted = config_to_params(config)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def share_link() -> None:
+    """The "copy link" box of the Model page: the URL of this setup."""
+    config = state.config()
+    st.subheader("Share this setup")
+    params = config_to_params(config)
+    if not params:
+        st.info(UPLOAD_NOTE, icon=":material/link_off:")
+        return
+    base = st.context.url or ""
+    st.code(f"{base}?{query_string(params)}", language=None, wrap_lines=True)
+    st.caption("Copy this link (button at the right of the box) to open the same setup in another browser: "
+               "dataset, tasks, layer sizes, loss weights, strategy, seed and the other settings. "
+               "Uploaded CSV files can't be in a link.")
+
