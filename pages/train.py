@@ -18,7 +18,9 @@ from ui.charts import (
     weight_changes,
     weights_figure,
 )
+from ui.compare_panel import compare_panel
 from ui.exports import export_section
+from ui.gates import gate_panel
 from ui.results import held_out
 from ui.widgets import config_error
 
@@ -246,5 +248,7 @@ if held is not None:
                 st.plotly_chart(scatter_figure(name, held.truth[name], held.predicted[name]),
                                 key=f"scatter:{name}")
 
+gate_panel(session)
+compare_panel()
 export_section(session)
 st.page_link("pages/predict.py", label="Next: Predict", icon=":material/arrow_forward:")
