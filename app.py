@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/model.py", title="Model & losses", icon=":material/account_tree:", url_path="model"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
+    st.Page("pages/relatedness.py", title="Relatedness lab", icon=":material/science:", url_path="relatedness"),
 ]
 
 page = st.navigation(PAGES)

@@ -1,0 +1,128 @@
+"""Relatedness lab: the study's settings (kept per session), its figure and its table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mtl_core.relatedness_study import MODEL_TITLES, MODELS, TASKS
+from ui import state
+from ui.charts import color
+
+#: The p values offered (the generator accepts any cosine in [-1, 1]).
+P_OPTIONS = (-1.0, -0.5, 0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+MODEL_COLORS = {"single": "#7f7f7f", "hard": color(0), "mmoe": color(1)}
+CORRELATION_COLOR = "#b07aa1"
+_SETTINGS = "relatedness.settings"
+
+
+@dataclass
+class StudySettings:
+    """What the user chose on the page. The defaults train 12 small models: well under a minute here."""
+
+    p_values: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])
+    seeds: int = 1
+    rows: int = 2000
+    epochs: int = 40
+    models: list[str] = field(default_factory=lambda: list(MODELS))
+
+    def seed_list(self) -> list[int]:
+        """Seeds 0 .. seeds-1 (each seed draws a new dataset and new starting weights)."""
+        return list(range(self.seeds))
+
+    def trainings(self) -> int:
+        """How many models the study trains (a single-task model per task, one shared model per type)."""
+        per_dataset = sum(len(TASKS) if m == "single" else 1 for m in self.models)
+        return len(self.p_values) * self.seeds * per_dataset
+
+
+def settings() -> StudySettings:
+    """The session's study settings."""
+    return state.scratch().setdefault(_SETTINGS, StudySettings())
+
+
+def study_figure(summary: pd.DataFrame) -> go.Figure:
+    """Test loss against p, one panel per task and one line per model type (mean over seeds, sd as error
+    bars), with the measured label correlation on a second y axis."""
+    tasks = [t for t in TASKS if t in set(summary["task"])]
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[f"task {t}" for t in tasks],
+                        specs=[[{"secondary_y": True}] * len(tasks)], horizontal_spacing=0.12)
+    several_seeds = bool((summary["seeds"] > 1).any())
+    by_p = summary.groupby("p", sort=True)["measured_correlation"].mean()
+    for col, task in enumerate(tasks, start=1):
+        rows = summary[summary["task"] == task]
+        for model in MODELS:
+            line = rows[rows["model"] == model].sort_values("p")
+            if line.empty:
+                continue
+            sd = np.nan_to_num(line["test_loss_sd"].to_numpy(dtype=float))
+            fig.add_trace(go.Scatter(
+                x=line["p"].to_numpy(dtype=float), y=line["test_loss_mean"].to_numpy(dtype=float),
+                name=MODEL_TITLES[model], legendgroup=model, showlegend=col == 1, mode="lines+markers",
+                line={"color": MODEL_COLORS[model], "width": 2.5}, marker={"size": 8},
+                error_y={"type": "data", "array": sd, "visible": several_seeds, "thickness": 1.2},
+                hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: test loss %{{y:.4f}}<extra></extra>"),
+                row=1, col=col, secondary_y=False)
+        fig.add_trace(go.Scatter(
+            x=by_p.index.to_numpy(dtype=float), y=by_p.to_numpy(dtype=float), name="measured label correlation",
+            legendgroup="corr", showlegend=col == 1, mode="lines+markers",
+            line={"color": CORRELATION_COLOR, "dash": "dot", "width": 1.5}, marker={"symbol": "diamond", "size": 7},
+            hovertemplate="p=%{x:g}: correlation of y1 and y2 %{y:.2f}<extra></extra>"),
+            row=1, col=col, secondary_y=True)
+        fig.update_yaxes(title_text="test loss (standardised MSE)" if col == 1 else None, row=1, col=col,
+                         secondary_y=False, rangemode="tozero")
+        low = min(0.0, float(by_p.min()) if len(by_p) else 0.0)
+        fig.update_yaxes(title_text="label correlation" if col == len(tasks) else None, row=1, col=col,
+                         secondary_y=True, range=[low - 0.05, 1.05], showgrid=False)
+        fig.update_xaxes(title_text="task relatedness p", row=1, col=col)
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 60, "b": 10}, hovermode="closest",
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0})
+    return fig
+
+
+def _cell(mean: float, sd: float) -> str:
+    return f"{mean:.4f} ± {sd:.4f}" if math.isfinite(sd) else f"{mean:.4f}"
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per p: measured correlation, each model's test loss per task (mean ± sd over seeds) and each
+    shared model's gain over the single-task models (mean over tasks, percent; positive = sharing helps)."""
+    present = [m for m in MODELS if m in set(summary["model"])]
+    rows = []
+    for p, group in summary.groupby("p", sort=True):
+        by = group.set_index(["model", "task"])
+        correlation = round(float(group["measured_correlation"].mean()), 3)
+        row: dict[str, object] = {"p": f"{p:g}", "measured corr.": correlation}
+        for model in present:
+            for task in TASKS:
+                if (model, task) in by.index:
+                    row[f"{MODEL_TITLES[model]} {task}"] = _cell(by.loc[(model, task), "test_loss_mean"],
+                                                                 by.loc[(model, task), "test_loss_sd"])
+        if "single" in present:
+            for model in present:
+                if model != "single":
+                    row[f"{MODEL_TITLES[model]} gain %"] = round(float(by.loc[model, "gain_vs_single_pct"].mean()), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def findings(summary: pd.DataFrame) -> list[str]:
+    """Plain sentences on what this run shows: each shared model's gain at the lowest and the highest p."""
+    if "single" not in set(summary["model"]) or summary.empty:
+        return []
+    ps = sorted(set(summary["p"]))
+    out = []
+    for model in MODELS[1:]:
+        rows = summary[summary["model"] == model]
+        if rows.empty:
+            continue
+        gain = rows.groupby("p")["gain_vs_single_pct"].mean()
+        parts = [f"{gain[p]:+.1f} % at p = {p:g}" for p in dict.fromkeys([ps[0], ps[-1]]) if p in gain.index]
+        out.append(f"{MODEL_TITLES[model]} vs single-task models (lower test loss = positive): " + ", ".join(parts)
+                   + ".")
+    return out
