@@ -1,0 +1,327 @@
+"""Issue 5 on the dashboard: bad uploads keep the old dataset, divergence, exports, config upload, shared links."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.config import TaskSpec, TrainConfig
+from mtl_core.csv_loader import MAX_CSV_BYTES, load_csv
+from mtl_core.errors import MTLError
+from mtl_core.presets import PRESETS
+from ui import exports, share
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+CONFIG_KEY = "mtl.config"
+RUN_KEY = "mtl.run"
+
+GOOD_CSV = b"size,colour,weight,label\n1,red,2.5,a\n2,blue,3.5,b\n3,red,1.0,a\n4,blue,4.5,b\n5,red,2.0,a\n"
+BAD_CSVS = {
+    "empty": b"",
+    "header only": b"a,b,c\n",
+    "one column": b"x\n1\n2\n3\n",
+    "duplicate names": b"a,a,b\n1,2,3\n4,5,6\n",
+    "blank name": b"a,,b\n1,2,3\n4,5,6\n",
+    "no usable input": b"c,id\n1,a\n1,b\n1,c\n",
+    "column all missing": b"a,b,c\n1,,x\n2,,y\n3,NA,x\n",
+    "binary with NUL bytes": random.Random(0).randbytes(4096),
+    "binary without NUL bytes": random.Random(1).randbytes(4096).replace(b"\x00", b"\x01"),
+    "excel workbook": b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
+    "over the limit": b"a,b\n" + b"1,2\n" * (MAX_CSV_BYTES // 4 + 1),
+}
+
+
+def core_message(data: bytes) -> str:
+    try:
+        load_csv(data, "x.csv")
+    except MTLError as exc:
+        return str(exc)
+    raise AssertionError("load_csv accepted a bad file")
+
+
+def new_app(page: str | None = None, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key=key).set_value((name, data, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+# ---- bad CSV uploads ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def data_page() -> AppTest:
+    """/data with a good CSV uploaded: the dataset every bad upload must leave in place."""
+    at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
+    assert at.session_state[CONFIG_KEY].dataset == "upload:good.csv"
+    assert any(s.value.startswith("Loaded good.csv: 5 rows × 4 columns") for s in at.success)
+    return at
+
+
+@pytest.mark.parametrize("case", list(BAD_CSVS))
+def test_a_bad_csv_shows_the_core_message_and_keeps_the_previous_dataset(data_page, case):
+    at = data_page
+    before = at.session_state[CONFIG_KEY].to_dict()
+    preview = at.dataframe[0].value
+    upload(at, "csv_upload", f"{case}.csv", BAD_CSVS[case])
+    expected = core_message(BAD_CSVS[case])
+    assert errors(at) == [f"{case}.csv: {expected} The previous dataset is still in use."]
+    assert "Traceback" not in expected
+    assert at.session_state[CONFIG_KEY].to_dict() == before
+    assert at.dataframe[0].value.equals(preview)
+    # A rerun with the bad file still in the uploader shows the message again and changes nothing.
+    at.run()
+    assert errors(at) == [f"{case}.csv: {expected} The previous dataset is still in use."]
+    assert at.session_state[CONFIG_KEY].to_dict() == before
+
+
+def test_messages_for_the_bad_files_are_the_expected_ones():
+    # Guards the fixtures above: each file fails for the reason its name gives.
+    expected = {"empty": "file is empty", "header only": "no data rows", "one column": "found only 1 column",
+                "duplicate names": "duplicate column names 'a'", "blank name": "column 2 of 3 has a blank name",
+                "no usable input": "no usable input column", "column all missing": "column 'b' is entirely empty",
+                "binary with NUL bytes": "contains NUL bytes", "binary without NUL bytes": "control characters",
+                "excel workbook": "Excel workbook", "over the limit": "over the 10 MB limit"}
+    for case, data in BAD_CSVS.items():
+        assert expected[case] in core_message(data), case
+
+
+def test_an_uploaded_file_is_read_once_so_later_edits_survive_reruns():
+    at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
+    at.multiselect(key="tasks").set_value(["label", "weight"]).run()
+    at.run()
+    assert at.session_state[CONFIG_KEY].task_names == ["label", "weight"]
+    # The dataset notes report dropped rows with missing values.
+    upload(at, "csv_upload", "gaps.csv", GOOD_CSV + b"6,,3.0,b\n7,red,NA,a\n")
+    assert at.session_state[CONFIG_KEY].dataset == "upload:gaps.csv"
+    assert "Dropped 2 of 7 rows with missing values (colour: 1, weight: 1)." in [i.value for i in at.info]
+    assert "5 rows × 4 columns" in [c.value for c in at.caption]
+
+
+def test_task_errors_show_next_to_the_task_picker_and_on_train():
+    rows = [f"{i},{i % 7},same,c{i % 60},{'yes' if i % 2 else 'no'}" for i in range(120)]
+    csv = ("x,z,one,many,flag\n" + "\n".join(rows) + "\n").encode()
+    at = upload(new_app("pages/data.py"), "csv_upload", "tasks.csv", csv)
+    at.multiselect(key="tasks").set_value(["one"]).run()
+    assert any("task='one' is invalid: it has one class ('same')" in e for e in errors(at)), errors(at)
+    at.multiselect(key="tasks").set_value(["many"]).run()
+    assert any("it has 60 classes and at most 50 are supported; treat it as regression" in e for e in errors(at))
+    at.multiselect(key="tasks").set_value(["flag"]).run()
+    assert not errors(at)
+    at.selectbox(key="kind:flag").set_value("regression").run()
+    message = [e for e in errors(at) if "a regression target must be numeric" in e]
+    assert message and message[0].startswith("task='flag' (kind 'regression') is invalid")
+    # Train shows the same message when starting, and starts nothing.
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    assert not at.exception
+    assert message[0] in errors(at)
+    assert RUN_KEY not in at.session_state
+
+
+# ---- training: divergence, exports, rerun from the config ------------------------------------------------
+def train(at: AppTest, timeout: float = 90) -> AppTest:
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    assert not at.exception, at.exception
+    assert not errors(at), errors(at)
+    assert at.session_state[RUN_KEY].run.join(timeout)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def trained() -> AppTest:
+    at = new_app()
+    cfg = at.session_state[CONFIG_KEY]
+    cfg.epochs, cfg.seed = 8, 5
+    return train(at)
+
+
+def test_divergence_stops_with_the_core_message_and_predict_still_works():
+    at = new_app()
+    cfg = at.session_state[CONFIG_KEY]
+    cfg.optimizer, cfg.lr, cfg.epochs = "sgd", 50.0, 30
+    train(at)
+    result = at.session_state[RUN_KEY].run.result
+    assert result.stopped_reason == "diverged"
+    assert [w.value for w in at.warning] == [result.message]
+    assert "Try a lower learning rate (lr=50)" in result.message
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert math.isfinite(float(metrics["petal_width"]))
+    assert metrics["species"] in ("setosa", "versicolor", "virginica")
+    predicted = at.session_state[RUN_KEY].run.predictor.predict_one(
+        {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1})
+    assert all(math.isfinite(p) for p in predicted["species"].probabilities.values())
+
+
+def test_exports_are_parseable_files(trained, tmp_path):
+    at = trained
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Model (.keras)", "Config (.json)", "Loss history (.csv)", "Test metrics (.csv)",
+            "TF.js model (.zip)"} <= labels
+    session = at.session_state[RUN_KEY]
+    result = session.run.result
+    config = json.loads(exports.config_json(result))
+    assert TrainConfig.from_dict(config).to_dict() == result.config.to_dict()
+    history = pd.read_csv(io.BytesIO(exports.history_csv(result.history)))
+    assert list(history.columns[:5]) == ["epoch", "task", "loss", "val_loss", "weight"]
+    assert {"val_accuracy", "val_mae", "elapsed_s"} <= set(history.columns)
+    assert len(history) == 8 * 2
+    last = history[(history.epoch == 8) & (history.task == "petal_width")].iloc[0]
+    assert last.loss == pytest.approx(result.history[-1].loss["petal_width"])
+    assert math.isnan(last.val_accuracy)  # a regression task has no accuracy: an empty cell
+    metrics = pd.read_csv(io.BytesIO(exports.test_metrics_csv(result.test_metrics)))
+    assert metrics.set_index(["task", "metric"]).value.to_dict()[("species", "accuracy")] == pytest.approx(
+        result.test_metrics["species"]["accuracy"])
+    model_file = tmp_path / "model.keras"
+    model_file.write_bytes(exports.keras_bytes(session))
+    assert exports.keras_bytes(session) is exports.keras_bytes(session)  # made once per run
+    from mtl_core.saving import load_model
+
+    model, info = load_model(model_file)  # our own file, written just above
+    x = result.prepared.x["test"]
+    assert (model(x)["petal_width"].numpy() == result.model(x)["petal_width"].numpy()).all()
+    data, reason = exports.tfjs_zip(session)
+    assert reason is None
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "model.json" in names
+    assert json.loads(zipfile.ZipFile(io.BytesIO(data)).read("model.json"))["format"] == "layers-model"
+
+
+def test_tfjs_export_of_an_unsupported_layer_gives_the_message(trained):
+    from mtl_core._tf import keras
+
+    run = trained.session_state[RUN_KEY].run
+    inputs = keras.Input((3,))
+    odd = keras.Model(inputs, {"species": keras.layers.LayerNormalization(name="odd")(inputs)})
+    fake = SimpleNamespace(cache={}, run=SimpleNamespace(result=SimpleNamespace(model=odd), info=run.info))
+    data, reason = exports.tfjs_zip(fake)
+    assert data is None
+    assert "cannot be exported to TensorFlow.js" in reason and "LayerNormalization" in reason
+
+
+def test_the_config_json_trains_the_same_run_in_a_fresh_session(trained):
+    first = trained.session_state[RUN_KEY].run.result
+    at = new_app("pages/model.py")
+    upload(at, "config_upload", "run.json", exports.config_json(first))
+    assert any(s.value.startswith("Loaded the config from run.json") for s in at.success)
+    assert any("never loaded" in c.value for c in at.caption)
+    assert at.session_state[CONFIG_KEY].to_dict() == first.config.to_dict()
+    second = train(at).session_state[RUN_KEY].run.result
+
+    def strip(history):
+        return [{k: v for k, v in e.to_dict().items() if k != "elapsed"} for e in history]
+
+    assert len(second.history) == 8
+    assert strip(second.history) == strip(first.history)
+    assert second.test_metrics == first.test_metrics
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"{not json", "config is not valid JSON: Expecting property name enclosed in double quotes at line 1"),
+    (b"PK\x03\x04rest-of-a-keras-file", "model files (.keras) are never loaded"),
+    (b'{"dataset": "iris", "tasks": ["species"], "colour": 1}', "config='colour' is invalid: unknown key"),
+    (b'{"dataset": "iris", "tasks": ["species"], "lr": -1}', "lr=-1 is invalid"),
+    (b'{"dataset": "iris", "tasks": ["nope"]}', "task='nope' is invalid: no such column"),
+    (b'{"dataset": "upload:mine.csv", "tasks": ["y"]}', "Upload mine.csv on Data & tasks first"),
+])
+def test_a_bad_config_file_keeps_the_config(data, message):
+    at = new_app("pages/model.py")
+    before = at.session_state[CONFIG_KEY].to_dict()
+    upload(at, "config_upload", "bad.json", data)
+    assert any(message in e for e in errors(at)), errors(at)
+    assert at.session_state[CONFIG_KEY].to_dict() == before
+
+
+# ---- the setup in the URL ----------------------------------------------------------------------------------
+def variants() -> list[TrainConfig]:
+    configs = [p.make_config() for p in PRESETS.values()]
+    odd = PRESETS["penguins"].make_config()
+    odd.arch, odd.experts, odd.expert_units, odd.weighting = "mmoe", 3, 12, "uncertainty"
+    odd.heads = {"sex": [4, 2]}
+    odd.loss_weights = {"species": 0.25, "body_mass_g": 1e-05}
+    odd.tasks[1] = TaskSpec("sex", "binary")
+    odd.weighting_params = {"lr": 0.1}
+    odd.dropout, odd.early_stopping, odd.standardize_inputs, odd.lr = 0.1, True, False, 0.0123456789
+    configs.append(odd)
+    return configs
+
+
+@pytest.mark.parametrize("config", variants(), ids=lambda c: f"{c.dataset}-{c.arch}")
+def test_link_parameters_round_trip(config):
+    params = share.config_to_params(config)
+    assert share.config_from_params(params).to_dict() == config.to_dict()
+    assert {"ds", "t", "sh", "hd", "wt", "seed", "ep", "lr", "opt"} <= set(params)
+
+
+def test_a_link_opens_the_same_setup_and_the_url_follows_the_config():
+    query = {"ds": "penguins", "t": "species,sex", "sh": "16", "hd": "", "w": "sex:0.5", "wt": "fixed",
+             "seed": "7", "ep": "30", "lr": "0.02", "opt": "rmsprop", "a": "mmoe", "ex": "3"}
+    at = new_app(query=query)
+    cfg = at.session_state[CONFIG_KEY]
+    assert (cfg.dataset, cfg.task_names, cfg.shared, cfg.head, cfg.seed, cfg.epochs, cfg.lr, cfg.optimizer,
+            cfg.arch, cfg.experts) == ("penguins", ["species", "sex"], [16], [], 7, 30, 0.02, "rmsprop", "mmoe", 3)
+    assert cfg.loss_weights == {"sex": 0.5}
+    assert not at.error
+    assert at.query_params == share.config_to_params(cfg)
+    # A preset applied on Home rewrites the link.
+    at.button(key="preset_relatedness").click().run()
+    assert at.query_params["ds"] == "relatedness" and at.query_params["d.p"] == "0.8"
+    at.switch_page("pages/model.py").run()
+    code = at.code[0].value
+    assert code == "?" + share.query_string(share.config_to_params(at.session_state[CONFIG_KEY]))
+    assert "t=y1,y2" in code and "sh=32,16" in code
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"ds": "nope", "t": "x"}, "dataset='nope' is invalid: expected one of"),
+    ({"ds": "iris", "t": "colour"}, "task='colour' is invalid: no such column"),
+    ({"ds": "iris", "t": "species", "lr": "fast"}, "link parameter 'lr'='fast' is invalid: expected a number"),
+    ({"ds": "iris", "t": "species", "lr": "0"}, "lr=0.0 is invalid"),
+    ({"ds": "iris", "t": "species", "zz": "1"}, "link parameter='zz' is invalid: unknown"),
+    ({"ds": "relatedness", "t": "y1", "d.p": "7"}, "dataset_param 'p'=7.0 is invalid"),
+])
+def test_a_bad_link_shows_the_message_and_falls_back_to_the_default(query, message):
+    at = new_app(query=query)
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value, errors(at)
+    assert at.error[0].value.startswith("This link's setup can't be used")
+    default = PRESETS["heterogeneous"].make_config()
+    assert at.session_state[CONFIG_KEY].to_dict() == default.to_dict()
+    assert at.query_params == share.config_to_params(default)
+    # The message goes once the user changes something.
+    at.button(key="preset_seed").click().run()
+    assert not at.error
+
+
+def test_an_uploaded_dataset_has_no_link():
+    at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
+    at.switch_page("pages/model.py").run()
+    assert any("can't be in a link" in i.value for i in at.info)
+    assert share.config_to_params(at.session_state[CONFIG_KEY]) == {}
