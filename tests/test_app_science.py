@@ -1,0 +1,268 @@
+"""AppTest tests of the MTL-science views: the MMoE diagram, adaptive weights and gate weights on Train, the
+multi-task vs single-task comparison, and the Relatedness lab. AppTest cannot fire ``run_every`` timers, so
+each test waits on the background thread and reruns the page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+RUN_KEY = "mtl.run"
+CONFIG_KEY = "mtl.config"
+SCRATCH_KEY = "mtl.cache"
+
+
+def array(value) -> np.ndarray:
+    """A plotly spec's array (plain list, or the typed base64 form plotly writes for numpy arrays)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def job(at: AppTest, name: str):
+    return at.session_state[SCRATCH_KEY]["jobs"][name]
+
+
+def open_page(page: str, preset: str = "heterogeneous") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.button(key=f"preset_{preset}").click().run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+# ---- Model page: the MMoE diagram -------------------------------------------------------------------------
+def test_model_page_draws_experts_gates_and_towers_for_mmoe():
+    at = open_page("pages/model.py")
+    at.selectbox(key="arch").set_value("mmoe").run()
+    at.number_input(key="experts").set_value(3).run()
+    at.session_state[CONFIG_KEY].heads = {"species": [6]}
+    at.run()
+    assert not at.exception
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "3 shared experts, 16 units each" in dot
+    for i in (1, 2, 3):
+        assert f'label="expert {i}\n16 units, relu"' in dot
+        for task in ("species", "petal_width"):
+            assert f'"expert_{i}" -> "gate:{task}";' in dot  # every gate mixes every expert
+    assert "expert_4" not in dot
+    assert "gate of species\nsoftmax over 3 experts" in dot and "gate of petal_width" in dot
+    assert '"gate:species" -> "head:species:1";' in dot and "species tower 1\n6 units" in dot
+    assert '"gate:petal_width" -> "out:petal_width";' in dot  # no tower layers: the gate feeds the output
+    # Many experts: the first few, a gap and the last one.
+    at.number_input(key="experts").set_value(12).run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "expert_12" in dot and "… 7 more" in dot and "expert_6" not in dot
+
+
+# ---- Train page: adaptive weights, gate weights, compare -------------------------------------------------------
+@pytest.fixture(scope="module")
+def mmoe_dwa() -> AppTest:
+    """MMoE with Dynamic Weight Average chosen on the Model page, trained for a few epochs."""
+    at = open_page("pages/model.py")
+    at.selectbox(key="arch").set_value("mmoe").run()
+    at.selectbox(key="weighting").set_value("dwa").run()
+    assert at.session_state[CONFIG_KEY].weighting == "dwa"
+    at.session_state[CONFIG_KEY].epochs = 8
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state[RUN_KEY].run.join(90)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_dwa_weights_change_in_the_weights_chart(mmoe_dwa):
+    run = mmoe_dwa.session_state[RUN_KEY].run
+    assert run.result.stopped_reason == "completed"
+    chart = next(f for f in figures(mmoe_dwa) if f["layout"]["yaxis"]["title"]["text"] == "loss weight")
+    traces = {d["name"]: array(d["y"]) for d in chart["data"]}
+    assert set(traces) == {"species", "petal_width"}
+    logged = {t: np.array([e.weights[t] for e in run.events()]) for t in traces}
+    for task, ys in traces.items():
+        np.testing.assert_allclose(ys, logged[task], rtol=1e-6)
+        assert np.ptp(ys) > 1e-3, f"DWA left {task}'s weight at {ys[0]}"
+    # DWA keeps the weights summing to the number of tasks.
+    np.testing.assert_allclose(traces["species"] + traces["petal_width"], 2.0, rtol=1e-5)
+
+
+def test_gate_weights_heatmap_after_an_mmoe_run(mmoe_dwa):
+    from mtl_core.architectures.mmoe import gate_weights
+
+    result = mmoe_dwa.session_state[RUN_KEY].run.result
+    heatmaps = [f["data"][0] for f in figures(mmoe_dwa)
+                if f["data"][0]["type"] == "heatmap" and f["data"][0]["x"][0] == "expert 1"]
+    assert len(heatmaps) == 1
+    gates = heatmaps[0]
+    assert gates["y"] == ["species", "petal_width"] and gates["x"] == [f"expert {i}" for i in range(1, 5)]
+    z = np.array(gates["z"]) if not isinstance(gates["z"], dict) else array(gates["z"]).reshape(2, 4)
+    expected = gate_weights(result.model, result.prepared, split="test")
+    np.testing.assert_allclose(z, [expected["species"], expected["petal_width"]], atol=1e-6)
+    np.testing.assert_allclose(z.sum(axis=1), 1.0, atol=1e-5)
+    assert any(m.value.startswith("**Gate weights**") for m in mmoe_dwa.markdown)
+
+
+def _row_cells(table: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_compare_marks_each_task_green_or_red_and_shows_delta_m(mmoe_dwa):
+    at = mmoe_dwa
+    at.switch_page("pages/train.py").run()
+    assert at.button(key="compare_button").disabled is False
+    at.button(key="compare_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    comparing = job(at, "compare")
+    assert comparing.join(120)
+    assert comparing.error is None, comparing.error
+    at.run()
+    assert not at.exception
+    data = comparing.result.to_dict()
+    assert set(data["tasks"]) == {"species", "petal_width"}
+    table = next(m.value for m in at.markdown if m.value.startswith("| task | metric"))
+    rows = _row_cells(table)
+    for task, row in data["tasks"].items():
+        task_cells = rows[task]
+        assert task_cells[1] == row["metric"]
+        assert task_cells[2] == f"{row['mtl']:.4g}" and task_cells[3] == f"{row['single']:.4g}"
+        change = row["relative_change"]
+        assert math.isfinite(change)
+        assert f"{change:+.2f} %" in task_cells[4]
+        assert (":green-background[" in task_cells[4]) == (change > 0)
+        assert (":red-background[" in task_cells[4]) == (change < 0)
+    # Δm is the mean of the relative changes, shown with its sign's colour and the formula.
+    dm = data["delta_m"]
+    assert dm == pytest.approx(np.mean([r["relative_change"] for r in data["tasks"].values()]))
+    line = next(m.value for m in at.markdown if m.value.startswith("**Δm = "))
+    match = re.search(r":(green|red|gray)\[([+-]\d+\.\d\d) %\]", line)
+    assert match and float(match.group(2)) == pytest.approx(dm, abs=0.006)
+    assert match.group(1) == ("green" if dm > 0 else "red" if dm < 0 else "gray")
+    assert any("\\Delta_m" in c.value for c in at.caption)
+    # The comparison used the session's config (MMoE) for the multi-task model, fixed weights for the baselines.
+    assert comparing.result.config.arch == "mmoe"
+    assert comparing.result.results["species"].config.weighting == "fixed"
+
+
+def test_compare_needs_a_test_split_and_says_so(mmoe_dwa):
+    at = mmoe_dwa
+    before = at.session_state[CONFIG_KEY].test_fraction
+    at.session_state[CONFIG_KEY].test_fraction = 0.0
+    try:
+        at.switch_page("pages/train.py").run()
+        assert not at.exception
+        assert at.button(key="compare_button").disabled is True
+        assert any(w.value.startswith("test_fraction=0.0 is invalid") for w in at.warning), \
+            [w.value for w in at.warning]
+    finally:
+        at.session_state[CONFIG_KEY].test_fraction = before
+
+
+def test_a_strategy_needing_shared_layers_shows_the_core_message_on_train():
+    at = open_page("pages/model.py")
+    at.selectbox(key="weighting").set_value("pcgrad").run()
+    at.session_state[CONFIG_KEY].shared = []
+    at.session_state[CONFIG_KEY].epochs = 2
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "weighting='pcgrad' is invalid: this strategy compares the tasks' gradients on the shared layers, and the "
+        "model has none; add a shared layer (e.g. shared=[16]) or use 'fixed'."]
+    assert RUN_KEY not in at.session_state
+
+
+# ---- Relatedness lab -----------------------------------------------------------------------------------------
+def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("pages/relatedness.py").run()
+    assert not at.exception
+    assert at.multiselect(key="rel_p").value == [0.0, 0.5, 1.0]
+    assert any(i.value.startswith("Choose the settings") for i in at.info)
+    at.multiselect(key="rel_p").set_value([1.0]).run()
+    at.number_input(key="rel_rows").set_value(300).run()
+    at.number_input(key="rel_epochs").set_value(2).run()
+    assert any(c.value.startswith("4 models to train") for c in at.caption)
+    at.button(key="relatedness_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    study = job(at, "relatedness")
+    assert study.join(120) and study.error is None, study.error
+    at.run()
+    assert not at.exception
+    summary = study.result.summary()
+    assert list(summary["p"].unique()) == [1.0] and study.result.config.epochs == 2
+    fig = next(f for f in figures(at) if any(d.get("name") == "MMoE" for d in f["data"]))
+    names = [d["name"] for d in fig["data"]]
+    assert names.count("single-task") == names.count("hard sharing") == names.count("MMoE") == 2  # one per task
+    y1 = summary[(summary["task"] == "y1")]
+    for trace in fig["data"][:3]:
+        model = {"single-task": "single", "hard sharing": "hard", "MMoE": "mmoe"}[trace["name"]]
+        np.testing.assert_allclose(array(trace["y"]), y1[y1["model"] == model]["test_loss_mean"], rtol=1e-9)
+    corr = [d for d in fig["data"] if d["name"] == "measured label correlation"]
+    assert len(corr) == 2 and {d["yaxis"] for d in corr} == {"y2", "y4"}  # the secondary axes
+    assert array(corr[0]["y"])[0] > 0.8  # p = 1: strongly correlated labels
+    table = at.dataframe[0].value
+    assert list(table["p"]) == ["1"] and {"hard sharing gain %", "MMoE gain %"} <= set(table.columns)
+    assert any(m.value.startswith("- hard sharing vs single-task models") for m in at.markdown)
+
+
+def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
+    from mtl_core.relatedness_study import RelatednessResult, study_config
+    from ui.relatedness_view import study_figure, summary_table
+
+    records = [{"p": p, "seed": seed, "model": model, "task": task,
+                "test_loss": base + 0.1 * p + 0.01 * seed + (0.002 if task == "y2" else 0.0),
+                "measured_correlation": 0.9 * p}
+               for p in (0.0, 0.5, 1.0) for seed in (0, 1)
+               for model, base in (("single", 0.5), ("hard", 0.4), ("mmoe", 0.3)) for task in ("y1", "y2")]
+    summary = RelatednessResult(study_config(), records).summary()
+    fig = json.loads(study_figure(summary).to_json())
+    hard_y2 = next(d for d in fig["data"] if d["name"] == "hard sharing" and d["xaxis"] == "x2")
+    np.testing.assert_allclose(array(hard_y2["x"]), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(array(hard_y2["y"]), [0.407, 0.457, 0.507])  # mean over the two seeds
+    assert hard_y2["error_y"]["visible"] is True
+    np.testing.assert_allclose(array(hard_y2["error_y"]["array"]), np.std([0.0, 0.01], ddof=1), rtol=1e-6)
+    corr = next(d for d in fig["data"] if d["name"] == "measured label correlation")
+    np.testing.assert_allclose(array(corr["y"]), [0.0, 0.45, 0.9])
+    table = summary_table(summary)
+    assert list(table["p"]) == ["0", "0.5", "1"]
+    # Gain = (single - model) / single * 100 on the same dataset, averaged over seeds and tasks.
+    loss = {(r["p"], r["seed"], r["model"], r["task"]): r["test_loss"] for r in records}
+    for model, column in (("hard", "hard sharing gain %"), ("mmoe", "MMoE gain %")):
+        expected = [np.mean([(loss[p, s, "single", t] - loss[p, s, model, t]) / loss[p, s, "single", t] * 100
+                             for s in (0, 1) for t in ("y1", "y2")]) for p in (0.0, 0.5, 1.0)]
+        np.testing.assert_allclose(table[column], expected, atol=0.051)
+
+
+def test_relatedness_lab_stop_keeps_what_finished():
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("pages/relatedness.py").run()
+    at.multiselect(key="rel_p").set_value([0.0, 0.5, 1.0]).run()
+    at.number_input(key="rel_epochs").set_value(500).run()
+    at.button(key="relatedness_run").click().run()
+    study = job(at, "relatedness")
+    assert at.button(key="relatedness_stop").disabled is False
+    at.button(key="relatedness_stop").click().run()
+    assert study.join(30)
+    at.run()
+    assert not at.exception
+    assert study.result.stopped
+    assert any(i.value.startswith("Stopped after") for i in at.info)
+    assert at.button(key="relatedness_run").disabled is False
