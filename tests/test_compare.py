@@ -141,16 +141,24 @@ def test_cli_compare_json_shape():
     assert out["delta_m"] == pytest.approx(sum(changes) / 2)
 
 
-def test_cli_compare_table_and_bad_input(capsys):
+def test_cli_table_marks_helps_and_hurts_and_bad_input_exits_2(capsys):
     from mtl_core.cli import main
+    from mtl_core.commands.compare import format_comparison
 
-    assert main(["compare", "--preset", "heterogeneous", "--epochs", "2"]) == 0
-    text = capsys.readouterr().out
-    assert "Δm = " in text and ("helps" in text or "hurts" in text or "no change" in text)
+    tasks = {"species": TaskComparison("species", "accuracy", False, 0.95, 0.9),
+             "width": TaskComparison("width", "rmse", True, 0.3, 0.2)}
+    text = format_comparison(Comparison(TrainConfig(dataset="iris", tasks=[TaskSpec("species")]), tasks))
+    lines = text.splitlines()
+    assert lines[2].split()[:2] == ["species", "accuracy"] and lines[2].endswith("helps")
+    assert "+5.6%" in lines[2]
+    assert lines[3].split()[:2] == ["width", "rmse"] and lines[3].endswith("hurts") and "-50.0%" in lines[3]
+    assert "Δm = -22.22%: multi-task learning hurts on average" in text
     assert main(["compare", "--preset", "seed"]) == 2
     assert "test_fraction" in capsys.readouterr().err
     assert main(["compare", "--dataset", "iris", "--task", "species", "--study-p", "0,1"]) == 2
     assert "relatedness" in capsys.readouterr().err
+    assert main(["compare", "--dataset", "relatedness", "--study-p", "0,x"]) == 2
+    assert "study_p" in capsys.readouterr().err
 
 
 def test_relatedness_study_returns_the_documented_frame():
