@@ -153,29 +153,27 @@ def finite(value: object) -> object:
     return value
 
 
-class Progress:
-    """A progress bar on stderr, redrawn at most ten times a second."""
+class ProgressBar:
+    """A one-line progress bar on stderr (only on a terminal), redrawn at most ten times a second."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.start = time.perf_counter()
         self._last = 0.0
 
-    def __call__(self, event: object) -> None:
-        """Draw the bar for one epoch event."""
-        if not self.enabled:
-            return
+    def update(self, fraction: float, text: str = "") -> None:
+        """Redraw the bar at ``fraction`` (0..1) followed by ``text``."""
         now = time.perf_counter()
-        if now - self._last < 0.1 and event.epoch < self.total:
+        if not self.enabled or (now - self._last < 0.1 and fraction < 1):
             return
         self._last = now
-        width = 30
-        filled = int(width * event.epoch / self.total)
-        losses = " ".join(f"{k}={v:.4f}" for k, v in event.loss.items())
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {event.epoch}/{self.total} "
-                         f"{now - self.start:5.1f}s  {losses}\033[K")
+        filled = int(30 * min(max(fraction, 0.0), 1.0))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {now - self.start:5.1f}s  {text}\033[K")
         sys.stderr.flush()
+
+    def stage(self, stage: str, fraction: float) -> None:
+        """An ``on_progress(stage, fraction)`` callback for comparisons and studies."""
+        self.update(fraction, f"{fraction:4.0%} {stage}")
 
     def close(self) -> None:
         """End the bar's line."""
@@ -212,11 +210,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a model and report its history and test metrics."""
     config = config_from_args(args)
     from .sources import load_source
-    from .trainer import Trainer
+    from .trainer import EpochEvent, Trainer
 
     data = load_source(config)
-    progress = Progress(config.epochs, enabled=sys.stderr.isatty())
-    result = Trainer(config, data.frame, progress).run()
+    progress = ProgressBar()
+
+    def on_epoch(event: EpochEvent) -> None:
+        losses = " ".join(f"{k}={v:.4f}" for k, v in event.loss.items())
+        progress.update(event.epoch / config.epochs, f"epoch {event.epoch}/{config.epochs}  {losses}")
+
+    result = Trainer(config, data.frame, on_epoch).run()
     progress.close()
     if args.save:
         from .model_info import ModelInfo

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 
-from ..cli import add_data_arguments, add_model_arguments, config_from_args, finite
+from ..cli import ProgressBar, add_data_arguments, add_model_arguments, config_from_args, finite
 from ..config import parse_sizes, validate_config
 from ..errors import bad_value
 
@@ -47,31 +45,6 @@ def run(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
-class StageProgress:
-    """A one-line progress display on stderr (only on a terminal), redrawn at most ten times a second."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self._last = 0.0
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        """Draw the bar."""
-        now = time.perf_counter()
-        if not self.enabled or (now - self._last < 0.1 and fraction < 1):
-            return
-        self._last = now
-        filled = int(30 * fraction)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {now - self.start:5.1f}s  "
-                         f"{stage}\033[K")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        """End the line."""
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def run_compare(args: argparse.Namespace) -> int:
     """Train the multi-task model and the single-task baselines; print per-task changes and Δm."""
     config = config_from_args(args)
@@ -79,8 +52,8 @@ def run_compare(args: argparse.Namespace) -> int:
     from ..sources import load_source
 
     data = load_source(config)
-    progress = StageProgress(sys.stderr.isatty())
-    comparison = ComparisonRun(config, data.frame, progress).run()
+    progress = ProgressBar()
+    comparison = ComparisonRun(config, data.frame, progress.stage).run()
     progress.close()
     if args.json:
         print(json.dumps(finite(comparison.to_dict())))
@@ -168,8 +141,8 @@ def run_study(args: argparse.Namespace) -> int:
     config, n = study_base_config(args)
     from ..relatedness_study import RelatednessStudy
 
-    progress = StageProgress(sys.stderr.isatty())
-    result = RelatednessStudy(p_values, seeds, config, n=n, models=models, on_progress=progress).run()
+    progress = ProgressBar()
+    result = RelatednessStudy(p_values, seeds, config, n=n, models=models, on_progress=progress.stage).run()
     progress.close()
     if args.json:
         print(json.dumps(finite(result.to_dict())))
