@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -77,8 +78,9 @@ def launch(playwright: Any) -> Any:
 
 def nav(page: Any, url_path: str) -> None:
     """Switch page through the sidebar, inside the same Streamlit session (``goto`` would start a new one)."""
-    page.locator(f"[data-testid='stSidebarNav'] a[href$='/{url_path}']").click()
-    page.wait_for_url(f"**/{url_path}")
+    page.locator(f"[data-testid='stSidebarNav'] a[href*='/{url_path}']").first.click()
+    # The app may keep its settings in the query string (/train?ds=iris&…).
+    page.wait_for_url(re.compile(rf"^[^?]*/{re.escape(url_path)}(\?.*)?$"))
 
 
 # Plotly.js keeps decoded traces in ``_fullData`` (``data`` holds plotly's base64 arrays as sent).
