@@ -53,7 +53,8 @@ with settings:
     if not tasks:
         st.info("No tasks yet: choose target columns on the Data & tasks page.")
     for task in tasks:
-        sizes_editor(f"Head of {task}", f"head:{task}", lambda task=task: state.config().head_sizes(task),
+        part = "Tower" if cfg.arch == "mmoe" else "Head"  # MMoE's name for a task's own layers
+        sizes_editor(f"{part} of {task}", f"head:{task}", lambda task=task: state.config().head_sizes(task),
                      lambda v, task=task: state.config().heads.__setitem__(task, v),
                      help="Dense layers only this task uses, before its output layer.")
         shown.append(show_error(error, f"heads[{task!r}]"))

@@ -53,13 +53,13 @@ def test_model_page_draws_experts_gates_and_towers_for_mmoe():
     at.run()
     assert not at.exception
     dot = at.get("graphviz_chart")[0].proto.spec
-    assert "3 shared experts, 16 units each" in dot
+    assert "3 shared experts, 16 units each (relu)" in dot
     for i in (1, 2, 3):
-        assert f'label="expert {i}\n16 units, relu"' in dot
+        assert f'label="expert {i}\n16 units"' in dot
         for task in ("species", "petal_width"):
             assert f'"expert_{i}" -> "gate:{task}";' in dot  # every gate mixes every expert
     assert "expert_4" not in dot
-    assert "gate of species\nsoftmax over 3 experts" in dot and "gate of petal_width" in dot
+    assert "gate of species\nsoftmax mix of 3 experts" in dot and "gate of petal_width" in dot
     assert '"gate:species" -> "head:species:1";' in dot and "species tower 1\n6 units" in dot
     assert '"gate:petal_width" -> "out:petal_width";' in dot  # no tower layers: the gate feeds the output
     # Many experts: the first few, a gap and the last one.

@@ -72,8 +72,8 @@ def _mmoe_lines(lines: list[str], config: TrainConfig, tasks: list[TaskShape]) -
     """
     n = config.experts
     lines.append("subgraph cluster_experts {")
-    lines.append(f'label={_q(f"{n} shared experts, {config.expert_units} units each")}; style="rounded,dashed"; '
-                 f'color="#7a9cc6"; {FONT};')
+    label = f"{n} shared experts, {config.expert_units} units each ({config.activation})"
+    lines.append(f'label={_q(label)}; style="rounded,dashed"; color="#7a9cc6"; {FONT.replace(",", ";")};')
     experts = []
     for slot in expert_slots(n):
         if slot is None:
@@ -82,19 +82,18 @@ def _mmoe_lines(lines: list[str], config: TrainConfig, tasks: list[TaskShape]) -
             lines.append(f'{_q(name)} [label={_q(f"… {hidden} more")}, shape=plaintext];')
         else:
             name = f"expert_{slot}"
-            lines.append(_node(name, f"expert {slot}\n{config.expert_units} units, {config.activation}",
-                               SHARED_COLOR))
+            lines.append(_node(name, f"expert {slot}\n{config.expert_units} units", SHARED_COLOR))
         experts.append(name)
     lines.append("}")
     lines.extend(f"inputs -> {_q(e)};" for e in experts)
     ends = {}
     for k, task in enumerate(tasks):
         gate = f"gate:{task.name}"
-        lines.append(_node(gate, f"gate of {task.name}\nsoftmax over {n} experts,\nmixes their outputs",
-                           HEAD_COLORS[k % len(HEAD_COLORS)], "invtrapezium"))
+        lines.append(_node(gate, f"gate of {task.name}\nsoftmax mix of {n} experts",
+                           HEAD_COLORS[k % len(HEAD_COLORS)], "box"))
         lines.extend(f"{_q(e)} -> {_q(gate)};" for e in experts)
         # The gate reads the inputs to choose its mix; dashed so it reads apart from the data path.
-        lines.append(f'inputs -> {_q(gate)} [style=dashed, color="#aaaaaa", constraint=false];')
+        lines.append(f'inputs -> {_q(gate)} [style=dashed, color="#999999"];')
         ends[task.name] = gate
     return ends
 
