@@ -2,12 +2,14 @@
 
 Starts ``streamlit run app.py`` on a free port and drives Debian's /usr/bin/chromium with playwright.
 Pages are switched through the sidebar: ``page.goto`` opens a new websocket, i.e. a new Streamlit
-session without the preset, the config or the run. Screenshots land in docs/screenshots/e2e-<page>.png.
+session without the preset, the config or the run. Screenshots land in artifacts/screenshots/e2e-<page>.png
+(or $MTL_SCREENSHOTS).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -22,7 +24,9 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a scratch folder so that a test run leaves the checkout clean; set
+# MTL_SCREENSHOTS=docs/screenshots to refresh the README's pictures.
+SHOTS = ROOT / os.environ.get("MTL_SCREENSHOTS", "artifacts/screenshots")
 # At ~1-3 ms per epoch the preset's 200 epochs end before the first redraw; the most the config allows
 # keeps it running (minutes) until the test presses Stop.
 EPOCHS = 100_000
