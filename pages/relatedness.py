@@ -5,7 +5,7 @@ import streamlit as st
 from mtl_core.errors import MTLError
 from mtl_core.relatedness_study import MODEL_TITLES, MODELS
 from ui import jobs
-from ui.relatedness_view import P_OPTIONS, findings, settings, study_figure, summary_table
+from ui.relatedness_view import P_OPTIONS, findings, gain_figure, settings, study_figure, summary_table
 from ui.widgets import bound
 
 JOB = "relatedness"
@@ -104,8 +104,11 @@ def _results(job: jobs.BackgroundJob) -> None:
     st.caption("Test loss is the test-split mean squared error of the standardised target: 1.0 is what "
                "predicting the training mean scores, lower is better. The dotted line (right axis) is the "
                "measured correlation of y1 and y2 in the generated data.")
-    for line in findings(summary):
-        st.markdown(f"- {line}")
+    if "single" in set(summary["model"]) and len(set(summary["model"])) > 1:
+        st.markdown("**Gain of sharing**: each shared model against the single-task models on the same data")
+        st.plotly_chart(gain_figure(result.to_frame()), key="relatedness_gain_fig")
+        for line in findings(summary):
+            st.markdown(f"- {line}")
     st.dataframe(summary_table(summary), hide_index=True)
     st.download_button("Download every test loss (CSV)", result.to_frame().to_csv(index=False),
                        file_name="relatedness_study.csv", mime="text/csv", icon=":material/download:",

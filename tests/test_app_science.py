@@ -221,11 +221,13 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
     table = at.dataframe[0].value
     assert list(table["p"]) == ["1"] and {"hard sharing gain %", "MMoE gain %"} <= set(table.columns)
     assert any(m.value.startswith("- hard sharing vs single-task models") for m in at.markdown)
+    gain = next(f for f in figures(at) if f["layout"]["yaxis"]["title"]["text"] == "gain vs single-task (%)")
+    assert [d["name"] for d in gain["data"]] == ["hard sharing", "MMoE"]
 
 
 def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
     from mtl_core.relatedness_study import RelatednessResult, study_config
-    from ui.relatedness_view import study_figure, summary_table
+    from ui.relatedness_view import gain_figure, study_figure, summary_table
 
     records = [{"p": p, "seed": seed, "model": model, "task": task,
                 "test_loss": base + 0.1 * p + 0.01 * seed + (0.002 if task == "y2" else 0.0),
@@ -249,6 +251,14 @@ def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
         expected = [np.mean([(loss[p, s, "single", t] - loss[p, s, model, t]) / loss[p, s, "single", t] * 100
                              for s in (0, 1) for t in ("y1", "y2")]) for p in (0.0, 0.5, 1.0)]
         np.testing.assert_allclose(table[column], expected, atol=0.051)
+    # The gain figure: mean over seeds of the per-seed gain (itself a mean over tasks), sd as error bars.
+    gain = json.loads(gain_figure(RelatednessResult(study_config(), records).to_frame()).to_json())
+    mmoe = next(d for d in gain["data"] if d["name"] == "MMoE")
+    per_seed = [[np.mean([(loss[p, s, "single", t] - loss[p, s, "mmoe", t]) / loss[p, s, "single", t] * 100
+                          for t in ("y1", "y2")]) for s in (0, 1)] for p in (0.0, 0.5, 1.0)]
+    np.testing.assert_allclose(array(mmoe["y"]), np.mean(per_seed, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(array(mmoe["error_y"]["array"]), np.std(per_seed, axis=1, ddof=1), rtol=1e-6)
+    assert [d["name"] for d in gain["data"]] == ["hard sharing", "MMoE"]
 
 
 def test_relatedness_lab_stop_keeps_what_finished():

@@ -12,12 +12,15 @@ from plotly.subplots import make_subplots
 
 from mtl_core.relatedness_study import MODEL_TITLES, MODELS, TASKS
 from ui import state
-from ui.charts import color
+from ui.charts import NEGATIVE_COLOR, color
 
 #: The p values offered (the generator accepts any cosine in [-1, 1]).
 P_OPTIONS = (-1.0, -0.5, 0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
-MODEL_COLORS = {"single": "#7f7f7f", "hard": color(0), "mmoe": color(1)}
+# Not red or green: on these pages those colours mean "sharing hurts" and "sharing helps".
+MODEL_COLORS = {"single": "#7f7f7f", "hard": color(0), "mmoe": color(4)}
 CORRELATION_COLOR = "#b07aa1"
+# With error bars, each model's points shift this far along p so the bars stay apart.
+DODGE = 0.012
 _SETTINGS = "relatedness.settings"
 
 
@@ -46,6 +49,52 @@ def settings() -> StudySettings:
     return state.scratch().setdefault(_SETTINGS, StudySettings())
 
 
+def _dodged(p: pd.Series, model: str, dodge: bool) -> np.ndarray:
+    """p, nudged sideways per model when error bars are drawn, so the models' bars do not hide each other."""
+    x = p.to_numpy(dtype=float)
+    return x + (MODELS.index(model) - 1) * DODGE if dodge else x
+
+
+def gains_by_seed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (p, seed, model) for the shared models: gain over the single-task models in percent, averaged over
+    the tasks, each task paired with its single-task model on the same dataset (positive = sharing helps)."""
+    single = frame[frame["model"] == "single"].set_index(["p", "seed", "task"])["test_loss"]
+    shared = frame[frame["model"] != "single"].copy()
+    base = np.array([single.get((p, seed, task), np.nan)
+                     for p, seed, task in zip(shared["p"], shared["seed"], shared["task"])], dtype=float)
+    shared["gain"] = (base - shared["test_loss"].to_numpy(dtype=float)) / base * 100
+    return shared.groupby(["p", "seed", "model"], sort=True)["gain"].mean().reset_index()
+
+
+def gain_figure(frame: pd.DataFrame) -> go.Figure:
+    """Each shared model's gain over the single-task models against p (mean ± sd over seeds); below 0 (red
+    band) sharing hurts: negative transfer."""
+    gains = gains_by_seed(frame)
+    fig = go.Figure()
+    fig.add_hrect(y0=-1000, y1=0, fillcolor=NEGATIVE_COLOR, opacity=0.06, line_width=0)
+    fig.add_hline(y=0, line={"color": "#888888", "width": 1})
+    for model in MODELS[1:]:
+        rows = gains[gains["model"] == model]
+        if rows.empty:
+            continue
+        by_p = rows.groupby("p", sort=True)["gain"]
+        mean, sd, seeds = by_p.mean(), by_p.std(), by_p.count()
+        fig.add_trace(go.Scatter(
+            x=mean.index.to_numpy(dtype=float), y=mean.to_numpy(dtype=float), name=MODEL_TITLES[model],
+            mode="lines+markers", line={"color": MODEL_COLORS[model], "width": 2.5}, marker={"size": 8},
+            error_y={"type": "data", "array": np.nan_to_num(sd.to_numpy(dtype=float)),
+                     "visible": bool((seeds > 1).any()), "thickness": 1.2},
+            hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: %{{y:+.1f}} % vs single-task<extra></extra>"))
+    values = gains["gain"].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    span = max(float(np.abs(finite).max()) if finite.size else 10.0, 5.0) * 1.25
+    fig.update_yaxes(range=[-span, span], title_text="gain vs single-task (%)", zeroline=False)
+    fig.update_xaxes(title_text="task relatedness p")
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0})
+    return fig
+
+
 def study_figure(summary: pd.DataFrame) -> go.Figure:
     """Test loss against p, one panel per task and one line per model type (mean over seeds, sd as error
     bars), with the measured label correlation on a second y axis."""
@@ -62,11 +111,12 @@ def study_figure(summary: pd.DataFrame) -> go.Figure:
                 continue
             sd = np.nan_to_num(line["test_loss_sd"].to_numpy(dtype=float))
             fig.add_trace(go.Scatter(
-                x=line["p"].to_numpy(dtype=float), y=line["test_loss_mean"].to_numpy(dtype=float),
+                x=_dodged(line["p"], model, several_seeds), y=line["test_loss_mean"].to_numpy(dtype=float),
+                customdata=line["p"].to_numpy(dtype=float),
                 name=MODEL_TITLES[model], legendgroup=model, showlegend=col == 1, mode="lines+markers",
                 line={"color": MODEL_COLORS[model], "width": 2.5}, marker={"size": 8},
                 error_y={"type": "data", "array": sd, "visible": several_seeds, "thickness": 1.2},
-                hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: test loss %{{y:.4f}}<extra></extra>"),
+                hovertemplate=f"{MODEL_TITLES[model]}, p=%{{customdata:g}}: test loss %{{y:.4f}}<extra></extra>"),
                 row=1, col=col, secondary_y=False)
         fig.add_trace(go.Scatter(
             x=by_p.index.to_numpy(dtype=float), y=by_p.to_numpy(dtype=float), name="measured label correlation",
@@ -78,7 +128,8 @@ def study_figure(summary: pd.DataFrame) -> go.Figure:
                          secondary_y=False, rangemode="tozero")
         low = min(0.0, float(by_p.min()) if len(by_p) else 0.0)
         fig.update_yaxes(title_text="label correlation" if col == len(tasks) else None, row=1, col=col,
-                         secondary_y=True, range=[low - 0.05, 1.05], showgrid=False)
+                         secondary_y=True, range=[low - 0.05, 1.05], showgrid=False, tickmode="linear", tick0=0,
+                         dtick=0.25)
         fig.update_xaxes(title_text="task relatedness p", row=1, col=col)
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 60, "b": 10}, hovermode="closest",
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0})
