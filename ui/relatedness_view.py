@@ -87,8 +87,10 @@ def gain_figure(frame: pd.DataFrame) -> go.Figure:
             hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: %{{y:+.1f}} % vs single-task<extra></extra>"))
     values = gains["gain"].to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
-    span = max(float(np.abs(finite).max()) if finite.size else 10.0, 5.0) * 1.25
-    fig.update_yaxes(range=[-span, span], title_text="gain vs single-task (%)", zeroline=False)
+    # Always show both sides of 0 (at least ±5 %), with room for the error bars.
+    low = min(float(finite.min()) if finite.size else 0.0, -5.0) * 1.15
+    high = max(float(finite.max()) if finite.size else 0.0, 5.0) * 1.15
+    fig.update_yaxes(range=[low, high], title_text="gain vs single-task (%)", zeroline=False)
     fig.update_xaxes(title_text="task relatedness p")
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0})
@@ -137,7 +139,7 @@ def study_figure(summary: pd.DataFrame) -> go.Figure:
 
 
 def _cell(mean: float, sd: float) -> str:
-    return f"{mean:.4f} ± {sd:.4f}" if math.isfinite(sd) else f"{mean:.4f}"
+    return f"{mean:.3f} ± {sd:.3f}" if math.isfinite(sd) else f"{mean:.4f}"
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
