@@ -276,3 +276,18 @@ def test_relatedness_lab_stop_keeps_what_finished():
     assert study.result.stopped
     assert any(i.value.startswith("Stopped after") for i in at.info)
     assert at.button(key="relatedness_run").disabled is False
+
+
+def test_comparison_table_marks_undefined_changes_without_colour():
+    from ui.compare_panel import comparison_markdown
+
+    table = comparison_markdown({"tasks": {
+        "a": {"metric": "rmse", "mtl": 1.0, "single": 2.0, "relative_change": 50.0},
+        "b": {"metric": "accuracy", "mtl": 0.5, "single": 0.6, "relative_change": -100 / 6},
+        "c": {"metric": "accuracy", "mtl": 0.0, "single": 0.0, "relative_change": math.nan},
+        "d": {"metric": "rmse", "mtl": 1.0, "single": math.nan, "relative_change": math.nan}}, "delta_m": math.nan})
+    rows = _row_cells(table)
+    assert rows["a"][4] == ":green-background[**+50.00 %**] MTL helps"
+    assert rows["b"][4] == ":red-background[**-16.67 %**] MTL hurts"
+    assert rows["c"][4] == "— (undefined: the single-task value is 0)"
+    assert rows["d"][3] == "not trained" and rows["d"][4] == "—"

@@ -20,10 +20,10 @@ DELTA_M_FORMULA = (r"$\Delta_m = \frac{1}{T}\sum_t (-1)^{l_t}\,\frac{M_{\mathrm{
                    r"higher is better (accuracy): positive means multi-task learning helps on average.")
 
 
-def change_cell(change: float) -> str:
+def change_cell(change: float, single: float = math.nan) -> str:
     """A relative change as a coloured markdown cell: green where multi-task helps, red where it hurts."""
     if not math.isfinite(change):
-        return "—"
+        return "— (undefined: the single-task value is 0)" if single == 0 else "—"
     if change > 0:
         return f":green-background[**{change:+.2f} %**] MTL helps"
     if change < 0:
@@ -47,7 +47,7 @@ def comparison_markdown(comparison: dict) -> str:
     for task, row in comparison["tasks"].items():
         single = f"{row['single']:.4g}" if math.isfinite(row["single"]) else "not trained"
         lines.append(f"| {task} | {row['metric']} | {row['mtl']:.4g} | {single} | "
-                     f"{change_cell(row['relative_change'])} |")
+                     f"{change_cell(row['relative_change'], row['single'])} |")
     return "\n".join(lines)
 
 
@@ -106,8 +106,10 @@ def _show_result(job: jobs.BackgroundJob) -> None:
         colour = "green" if dm > 0 else "red" if dm < 0 else "gray"
         verdict = "helps" if dm > 0 else "hurts" if dm < 0 else "neither helps nor hurts"
         st.markdown(f"**Δm = :{colour}[{dm:+.2f} %]**: multi-task learning {verdict} on average.")
-    else:
+    elif comparison.stopped:
         st.markdown("**Δm**: not available (a single-task model did not finish).")
+    else:
+        st.markdown("**Δm**: undefined, since a task's relative change is (its single-task value is 0).")
     st.caption(DELTA_M_FORMULA)
     for note in comparison.notes:
         st.caption(note)
