@@ -177,6 +177,10 @@ def start_training(run: BackgroundRun, frame: pd.DataFrame, title: str) -> Train
     session = TrainingSession(run, frame, title, token)
     ss[_RUN] = session
     run.start()
+    # TensorFlow would keep the run's traced graph forever (see ui.tf_memory); free it once the run ends.
+    from ui.tf_memory import release_when_finished
+
+    release_when_finished(run)
     return session
 
 

@@ -1,0 +1,107 @@
+"""Many users at once: 8 browser sessions (AppTest instances in threads) train at the same time.
+
+Each session has its own config, data, model and run; a run's history must be exactly what the same config
+and seed give when trained alone. AppTest is not thread-safe (its script runs share process-wide test state),
+so the sessions' page reruns take turns behind a lock; the trainings themselves all run at once, in their
+background threads, as they do on a server.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.config import TrainConfig
+from mtl_core.datasets import load_dataset
+from mtl_core.presets import PRESETS
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+CONFIG_KEY = "mtl.config"
+RUN_KEY = "mtl.run"
+SESSIONS = 8
+EPOCHS = 120
+# One AppTest script run at a time (see the module docstring).
+_APPTEST = threading.Lock()
+
+
+def step(at: AppTest) -> AppTest:
+    """Run the session's page script, taking turns with the other sessions."""
+    with _APPTEST:
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def configs() -> list[TrainConfig]:
+    """Three different setups (two datasets, two optimisers, three seeds) on tiny data.
+
+    Enough epochs (a few milliseconds each) that the first run is still training when the last user presses
+    Train: the page runs that start them take turns (see above).
+    """
+    hetero = PRESETS["heterogeneous"].make_config()
+    hetero.epochs, hetero.seed = EPOCHS, 1
+    sgd = PRESETS["heterogeneous"].make_config()
+    sgd.epochs, sgd.seed, sgd.optimizer, sgd.lr, sgd.shared, sgd.conflict_every = EPOCHS, 2, "sgd", 0.05, [6], 0
+    linnerud = PRESETS["homogeneous"].make_config()
+    linnerud.epochs, linnerud.seed, linnerud.conflict_every = EPOCHS, 3, 0
+    return [hetero, sgd, linnerud]
+
+
+def losses(history) -> list[tuple]:
+    """Everything a history says about learning (not the wall-clock time)."""
+    return [(e.epoch, e.loss, e.val_loss, e.val_metrics, e.weights, e.total_loss, e.conflict) for e in history]
+
+
+def session(config: TrainConfig, out: dict, index: int, barrier: threading.Barrier) -> None:
+    """One user: open the app, load a setup, press Train together with the others, wait for the end."""
+    try:
+        at = step(AppTest.from_file(APP, default_timeout=120))
+        at.session_state[CONFIG_KEY] = copy.deepcopy(config)  # each user edits their own config
+        step(at.switch_page("pages/train.py"))
+        barrier.wait(timeout=120)
+        at.button(key="train_button").click()
+        step(at)
+        assert not at.error, [e.value for e in at.error]
+        training = at.session_state[RUN_KEY]
+        out[index] = {"run": training.run}
+        assert training.run.join(180), "training did not finish"
+        step(at)
+        out[index]["shown"] = [s.value for s in at.success]
+    except BaseException as exc:  # noqa: BLE001 - reported by the test in the main thread
+        out[index] = {"error": exc}
+
+
+def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result():
+    setups = configs()
+    # Alone first: one Trainer per distinct setup, no dashboard, no other training.
+    from mtl_core.trainer import Trainer
+
+    alone = [losses(Trainer(c, load_dataset(c.dataset).frame).run().history) for c in setups]
+
+    assigned = [setups[i % len(setups)] for i in range(SESSIONS)]
+    out: dict[int, dict] = {}
+    barrier = threading.Barrier(SESSIONS)
+    threads = [threading.Thread(target=session, args=(cfg, out, i, barrier)) for i, cfg in enumerate(assigned)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert len(out) == SESSIONS
+    errors = {i: r["error"] for i, r in out.items() if "error" in r}
+    assert not errors, errors
+
+    runs = [out[i]["run"] for i in range(SESSIONS)]
+    assert len({id(r) for r in runs}) == SESSIONS and len({id(r.trainer.model) for r in runs}) == SESSIONS
+    # They really ran at the same time: every run started before the first one finished.
+    first_end = min(r.started_at + r.result.seconds for r in runs)
+    assert all(r.started_at < first_end for r in runs)
+    for i, run in enumerate(runs):
+        expected = setups[i % len(setups)]
+        assert run.result.stopped_reason == "completed", run.result.message
+        assert run.config.to_dict() == expected.to_dict()
+        assert out[i]["shown"][0].startswith(f"Completed {expected.epochs} epochs.")
+        assert losses(run.result.history) == alone[i % len(setups)], f"session {i} differs from its run alone"
