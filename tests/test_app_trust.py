@@ -325,3 +325,10 @@ def test_an_uploaded_dataset_has_no_link():
     at.switch_page("pages/model.py").run()
     assert any("can't be in a link" in i.value for i in at.info)
     assert share.config_to_params(at.session_state[CONFIG_KEY]) == {}
+
+
+def test_share_links_point_at_the_home_page():
+    assert share.app_root("http://localhost:8596/model") == "http://localhost:8596/"
+    assert share.app_root("https://example.org/lab/model/") == "https://example.org/lab/"
+    assert share.app_root("http://localhost:8596/") == "http://localhost:8596/"
+    assert share.app_root(None) == ""

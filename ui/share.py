@@ -186,6 +186,21 @@ def sync_url() -> None:
         st.query_params.from_dict(wanted)
 
 
+def app_root(url: str | None, page_path: str = "model") -> str:
+    """The app's home URL from this page's URL.
+
+    Links point at the home page on purpose: while no session has opened the home page since the server
+    started, Streamlit runs a deep link's page script on its own (its legacy ``pages/`` folder mode), without
+    ``app.py``, so the link would not be read.
+    """
+    if not url:
+        return ""
+    url = url.rstrip("/")
+    if url.endswith("/" + page_path):
+        url = url[: -len(page_path) - 1]
+    return url + "/"
+
+
 def share_link() -> None:
     """The "copy link" box of the Model page: the URL of this setup."""
     config = state.config()
@@ -194,8 +209,7 @@ def share_link() -> None:
     if not params:
         st.info(UPLOAD_NOTE, icon=":material/link_off:")
         return
-    base = st.context.url or ""
-    st.code(f"{base}?{query_string(params)}", language=None, wrap_lines=True)
+    st.code(f"{app_root(st.context.url)}?{query_string(params)}", language=None, wrap_lines=True)
     st.caption("Copy this link (button at the right of the box) to open the same setup in another browser: "
                "dataset, tasks, layer sizes, loss weights, strategy, seed and the other settings. "
                "Uploaded CSV files can't be in a link.")
