@@ -11,6 +11,9 @@ from mtl_core.errors import MTLError
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import state
 from ui.charts import (
+    LIVE_CONFIG,
+    LIVE_POINTS,
+    MAX_POINTS,
     conflict_figure,
     confusion_figure,
     loss_figure,
@@ -24,9 +27,12 @@ from ui.gates import gate_panel
 from ui.results import held_out
 from ui.widgets import config_error
 
-# How often the live charts redraw while training runs; each redraw re-renders three plotly charts in
-# the browser, which on a busy machine can take longer than half a second.
+# How often the progress, the metrics and the loss chart redraw while training runs. Streamlit remounts a
+# plotly chart whenever its figure changes, and each remount costs the browser a redraw from scratch, so
+# the weights and conflict charts are rebuilt less often (in between the same figure is sent again,
+# which keeps the chart mounted and costs the browser nothing).
 LIVE_SECONDS = 1.0
+SLOW_SECONDS = 3.0
 
 st.title("Train")
 cfg = state.config()
@@ -159,40 +165,65 @@ def _metrics_table(events: list) -> None:
     names = list(dict.fromkeys(m for task in metrics.values() for m in task))
     table = pd.DataFrame([{"task": task, **{m: f"{values[m]:.4f}" if m in values else "" for m in names}}
                           for task, values in metrics.items()]).set_index("task")
-    st.dataframe(table)
+    # A key keeps the table's identity while its numbers change: updated in place, not remounted.
+    st.dataframe(table, key="live_metrics")
+
+
+def _slow_figures(events: list, live: bool) -> dict:
+    """The weights and conflict figures; while training, rebuilt only every SLOW_SECONDS."""
+    cached = session.cache.get("slow_figures")
+    now = time.monotonic()
+    if live and cached is not None and cached["epochs"] and now - cached["at"] < SLOW_SECONDS:
+        return cached
+    points = LIVE_POINTS if live else MAX_POINTS
+    with_conflict = len(tasks) >= 2 and any(e.conflict for e in events)
+    cached = {"at": now, "epochs": len(events),
+              "weights": weights_figure(events, tasks, max_points=points) if events else None,
+              "conflict": conflict_figure(events, max_points=points) if with_conflict else None}
+    session.cache["slow_figures"] = cached
+    return cached
 
 
 @st.fragment(run_every=LIVE_SECONDS if running else None)
 def live(was_running: bool) -> None:
-    """Everything that changes while training runs; re-drawn twice a second by the fragment."""
+    """Everything that changes while training runs; redrawn every LIVE_SECONDS (one second) by the fragment.
+
+    While live the charts plot at most LIVE_POINTS epochs and have no mode bar (cheaper to remount); the
+    last draw, once training ended, has the full resolution and the usual plotly tools.
+    """
     events = run.events()
     if was_running and not run.running:
         # Finished since the page was drawn: a full rerun shows the results and resets the buttons.
         st.rerun()
+    live_now = was_running
+    config = LIVE_CONFIG if live_now else None
     _progress(events)
     with st.container(key="loss_chart"):
         log = st.toggle("Log scale", key="loss_log")
         if events:
-            st.plotly_chart(loss_figure(events, tasks, log=log), key="loss_fig")
-            changes = weight_changes(events)
+            # Strategies that set the weights themselves change them every epoch: nothing worth marking.
+            changes = weight_changes(events) if uses_sliders else []
+            st.plotly_chart(loss_figure(events, tasks, log=log, mark_changes=bool(changes), changes=changes,
+                                        max_points=LIVE_POINTS if live_now else MAX_POINTS),
+                            key="loss_fig", config=config)
             if changes:
                 st.caption(f"Dashed lines: loss weights changed at epoch {', '.join(map(str, changes[-5:]))}.")
         else:
             st.caption("The loss chart appears after the first epoch.")
-    # Keyed containers keep the charts' identity across fragment reruns, so plotly updates them in place.
+    slow = _slow_figures(events, live_now)
     left, right = st.columns(2)
     with left, st.container(key="weights_chart"):
         st.markdown("**Validation metrics** (latest epoch)")
         _metrics_table(events)
         st.markdown("**Loss weights in force**")
-        if events:
-            st.plotly_chart(weights_figure(events, tasks), key="weights_fig")
+        if slow["weights"] is not None:
+            st.plotly_chart(slow["weights"], key="weights_fig", config=config)
     with right, st.container(key="conflict_chart"):
         st.markdown("**Gradient conflict** (cosine of two tasks' gradients on the shared layers)")
         if len(tasks) < 2:
             st.caption("Needs two or more tasks.")
-        elif events and any(e.conflict for e in events):
-            st.plotly_chart(conflict_figure(events), key="conflict_fig")
+        elif slow["conflict"] is not None:
+            st.plotly_chart(slow["conflict"], key="conflict_fig", config=config)
             st.caption("Below 0 (red): the tasks pull the shared layers in opposite directions.")
         elif run.config.conflict_every == 0:
             st.caption("Switched off (Model page, More settings).")
