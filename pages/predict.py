@@ -6,8 +6,11 @@ from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
 from mtl_core.tasks import class_label
 from ui import state
-from ui.charts import probability_figure, range_figure
+from ui.charts import probability_chart, range_chart
 from ui.inputs import most_common, slider_spec
+
+# While the model still trains, the predictions follow its latest weights this often (seconds).
+LIVE_SECONDS = 1.0
 
 st.title("Predict")
 session = state.training()
@@ -34,6 +37,10 @@ def key(column: str) -> str:
 
 specs = session.cache.setdefault(
     "slider_specs", {c: slider_spec(frame[c]) for c in schema.columns if c not in schema.categories})
+# Each regression task's (min, max, median) in the data, for the range under its prediction.
+ranges = session.cache.setdefault("task_ranges", {
+    t.name: (float(frame[t.name].min()), float(frame[t.name].max()), float(frame[t.name].median()))
+    for t in tasks if t.kind == "regression"})
 
 
 def _fill(values: dict, example: int | None = None) -> None:
@@ -60,55 +67,51 @@ def _load_flower(measurements: list[float]) -> None:
     _fill(dict(zip(IRIS_MEASUREMENTS, measurements)))
 
 
-# ---- inputs -----------------------------------------------------------------------------------------------
-epochs = len(run.events())
-where = f"epoch {epochs}/{run.config.epochs}" + (", still training: predictions follow the latest weights"
-                                                 if running else "")
-st.caption(f"Model of run {session.token} on {session.dataset_title} ({where}).")
+# ---- the explorer: inputs and predictions in one fragment ---------------------------------------------------
+def _actions() -> None:
+    # Buttons as wide as their labels (columns truncated "Load a test example" at 1280 px); the row wraps.
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Load a test example", key="load_example", icon=":material/casino:", on_click=_load_example,
+                  help="Fill the inputs from a real held-out row and show its true labels.", width="content")
+        if run.config.dataset == "iris" and set(schema.columns) <= set(IRIS_MEASUREMENTS):
+            for label, measurements in TUTORIAL_FLOWERS.items():
+                st.button(label, key=f"flower:{label}", on_click=_load_flower, args=(measurements,),
+                          help="One of the three flowers of the original TF.js tutorial.", width="content")
 
-actions = st.columns([1, 4], vertical_alignment="center")
-actions[0].button("Load a test example", key="load_example", icon=":material/casino:", on_click=_load_example,
-                  help="Fill the inputs from a real held-out row and show its true labels.")
-if run.config.dataset == "iris" and set(schema.columns) <= set(IRIS_MEASUREMENTS):
-    with actions[1]:
-        flower_cols = st.columns(len(TUTORIAL_FLOWERS))
-        for col, (label, measurements) in zip(flower_cols, TUTORIAL_FLOWERS.items()):
-            col.button(label, key=f"flower:{label}", on_click=_load_flower, args=(measurements,),
-                       help="One of the three flowers of the original TF.js tutorial.", width="stretch")
 
-values: dict = {}
-with st.container(key="features", border=True):
-    st.markdown("**Inputs**")
-    cols = st.columns(min(len(schema.columns), 4))
-    for i, column in enumerate(schema.columns):
-        with cols[i % len(cols)]:
-            if column in schema.categories:
-                options = schema.categories[column]
-                if key(column) not in st.session_state:
-                    st.session_state[key(column)] = most_common(frame[column])
-                values[column] = st.selectbox(column, options, key=key(column))
-            else:
-                spec = specs[column]
-                if key(column) not in st.session_state:
-                    st.session_state[key(column)] = spec.default
-                values[column] = st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step,
-                                           format=spec.format, key=key(column))
+def _inputs() -> dict:
+    values: dict = {}
+    with st.container(key="features", border=True):
+        st.markdown("**Inputs**")
+        cols = st.columns(min(len(schema.columns), 4))
+        for i, column in enumerate(schema.columns):
+            with cols[i % len(cols)]:
+                if column in schema.categories:
+                    if key(column) not in st.session_state:
+                        st.session_state[key(column)] = most_common(frame[column])
+                    values[column] = st.selectbox(column, schema.categories[column], key=key(column))
+                else:
+                    spec = specs[column]
+                    if key(column) not in st.session_state:
+                        st.session_state[key(column)] = spec.default
+                    values[column] = st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step,
+                                               format=spec.format, key=key(column))
+    return values
 
-example = session.cache.get("example")
-truth = None
-if example is not None:
-    # The true labels apply only while the inputs still hold the example's values.
+
+def _truth(values: dict) -> dict | None:
+    """The loaded example's true labels, while the inputs still hold its values."""
+    example = session.cache.get("example")
+    if example is None:
+        return None
     same = all(
         (str(values[c]) == class_label(frame.at[example, c])) if c in schema.categories
         else abs(float(values[c]) - float(specs[c].clamp(frame.at[example, c]))) < 1e-9
         for c in schema.columns)
-    truth = {t.name: frame.at[example, t.name] for t in tasks} if same else None
+    return {t.name: frame.at[example, t.name] for t in tasks} if same else None
 
 
-# ---- predictions --------------------------------------------------------------------------------------------
-@st.fragment(run_every=1.0 if running else None)
-def predictions() -> None:
-    """Every task's prediction for the inputs above; refreshed each second while the model trains."""
+def _predictions(values: dict, truth: dict | None) -> None:
     with st.container(key="prediction", border=True):
         st.markdown("**Predictions**" + (" (live)" if run.running else ""))
         try:
@@ -121,26 +124,41 @@ def predictions() -> None:
             p = predicted[task.name]
             with pred_cols[i % len(pred_cols)]:
                 if task.kind == "regression":
-                    true_value = truth.get(task.name) if truth else None
-                    delta = f"true {float(true_value):.4g}" if true_value is not None else None
-                    st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off",
-                              delta_arrow="off")
-                    series = frame[task.name]
-                    st.plotly_chart(range_figure(p.value, float(series.min()), float(series.max()),
-                                                 true=float(true_value) if true_value is not None else None),
-                                    key=f"range:{task.name}", config={"displayModeBar": False})
-                    st.caption(f"Data range {series.min():.4g} to {series.max():.4g} (median {series.median():.4g}).")
+                    low, high, median = ranges[task.name]
+                    true_value = float(truth[task.name]) if truth else None
+                    delta = None if true_value is None else f"true {true_value:.4g}"
+                    st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
+                    data, spec = range_chart(p.value, low, high, median=median, true=true_value)
+                    st.vega_lite_chart(data, spec, key=f"range:{task.name}", width="stretch")
+                    st.caption(f"In the data: {low:.4g} to {high:.4g}, median {median:.4g}"
+                               + (" (black tick: the true value)." if true_value is not None else "."))
                 else:
                     st.metric(task.name, p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
                               delta_arrow="off")
-                    st.plotly_chart(probability_figure(p.probabilities, highlight=p.label), key=f"proba:{task.name}",
-                                    config={"displayModeBar": False})
+                    data, spec = probability_chart(p.probabilities, p.label)
+                    st.vega_lite_chart(data, spec, key=f"proba:{task.name}", width="stretch")
                     if truth is not None:
                         actual = class_label(truth[task.name])
                         mark = ":green[right]" if actual == p.label else ":red[wrong]"
                         st.caption(f"True class: **{actual}** ({mark})")
         if truth is not None:
-            st.caption(f"Inputs from row {example} of the data, a {session.cache.get('example_split')} row.")
+            st.caption(f"Inputs from row {session.cache['example']} of the data, a "
+                       f"{session.cache.get('example_split')} row.")
 
 
-predictions()
+@st.fragment(run_every=LIVE_SECONDS if running else None)
+def explorer(was_running: bool) -> None:
+    """The inputs and every task's prediction; a slider move reruns only this, as does each second of training."""
+    if was_running and not run.running:
+        # Training ended since the page was drawn: a full rerun stops the timer and the "(live)" label.
+        st.rerun()
+    epochs = len(run.events())
+    where = f"epoch {epochs}/{run.config.epochs}" + (", still training: predictions follow the latest weights"
+                                                     if run.running else "")
+    st.caption(f"Model of run {session.token} on {session.dataset_title} ({where}).")
+    _actions()
+    values = _inputs()
+    _predictions(values, _truth(values))
+
+
+explorer(running)

@@ -20,6 +20,14 @@ def traces(at: AppTest) -> list[list[str]]:
     return [[d.get("name") for d in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
 
 
+def vega_charts(at: AppTest) -> list[tuple[dict, dict]]:
+    """(spec, data as columns) of every vega-lite chart on the page (the Predict page's probabilities and ranges)."""
+    import pyarrow as pa
+
+    return [(json.loads(c.proto.spec), pa.ipc.open_stream(c.proto.data.data).read_all().to_pydict())
+            for c in at.get("vega_lite_chart")]
+
+
 def start(epochs: int, preset: str = "heterogeneous") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.button(key=f"preset_{preset}").click().run()
@@ -100,9 +108,15 @@ def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
     after = {m.label: m.value for m in at.metric}
     assert float(after["petal_width"]) < before_width
     assert after["species"] == "setosa"
-    proba = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")]
-    assert proba[0]["y"] == ["setosa", "versicolor", "virginica"]
-    assert sum(proba[0]["x"]) == pytest.approx(1.0, abs=1e-4)
+    # No plotly on this page: each slider move would rebuild and remount the figures.
+    assert at.get("plotly_chart") == []
+    (_, proba), (range_spec, value) = vega_charts(at)
+    assert proba["class"] == ["setosa", "versicolor", "virginica"]
+    assert sum(proba["probability"]) == pytest.approx(1.0, abs=1e-4)
+    assert proba["shown"] == ["predicted", "other", "other"]
+    assert f"{value['predicted'][0]:.4g}" == after["petal_width"] and value["true"] == [None]
+    labels = next(layer for layer in range_spec["layer"] if "data" in layer)["data"]["values"]
+    assert [v["label"] for v in labels] == ["0.1", "1.3", "2.5"]  # the data's min, median and max
 
 
 def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
@@ -117,10 +131,12 @@ def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
     frame = session.frame
     assert at.slider(key=f"x{token}:sepal_length").value == pytest.approx(frame.at[row, "sepal_length"])
     assert any(c.value.startswith(f"True class: **{frame.at[row, 'species']}**") for c in at.caption)
+    assert vega_charts(at)[1][1]["true"] == [pytest.approx(frame.at[row, "petal_width"])]
     flower = "setosa-like [5.1, 3.5, 1.4, 0.2]"
     at.button(key=f"flower:{flower}").click().run()
     assert at.slider(key=f"x{token}:petal_length").value == pytest.approx(1.4)
     assert not any(c.value.startswith("True class") for c in at.caption)
+    assert vega_charts(at)[1][1]["true"] == [None]
 
 
 def test_predict_page_asks_for_a_model_first():

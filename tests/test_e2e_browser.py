@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, chart_points, launch, nav, streamlit_server, text_of
+from ui.charts import LIVE_POINTS
 
 pytestmark = [
     pytest.mark.e2e,
@@ -154,10 +155,10 @@ def test_preset_train_stop_predict(server, page):
     while second[1] <= first[1] and time.monotonic() < deadline:
         page.wait_for_timeout(250)
         second = chart_points(page, "loss_chart")
-    # The chart thins to at most ~500 points (every k-th epoch), so the number of points stops growing
-    # after ~500 epochs; the last plotted epoch keeps growing while training runs.
+    # While training the chart thins to LIVE_POINTS evenly spaced epochs (the last one always), so the
+    # number of points stops growing there; the last plotted epoch keeps growing while training runs.
     assert second[1] > first[1], f"the live loss chart did not gain epochs: {first} then {second}"
-    assert second[0] >= 2 and (second[0] > first[0] or second[1] > 500), (first, second)
+    assert 2 <= second[0] <= LIVE_POINTS and (second[0] > first[0] or second[1] > LIVE_POINTS), (first, second)
     text, done_running = progress(page)
     assert done_running > done_before and done_running < EPOCHS and "left" in text, text
     phase("chart grew")
