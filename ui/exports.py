@@ -100,33 +100,35 @@ def export_section(session: TrainingSession) -> None:
         return
     stem = _stem(session)
     st.subheader("Export")
-    cols = st.columns(5)
-    # The .keras file is made only when clicked (a deferred download); the small files are made once.
-    cols[0].download_button("Model (.keras)", lambda: keras_bytes(session), file_name=f"{stem}.keras",
+    st.caption("This run's model (.keras), its config (load it on Model & losses to train the same run again), "
+               "the loss history and test metrics as CSV, and the model for TensorFlow.js in a browser.")
+    buttons = st.container(horizontal=True, key="exports")
+    # The .keras file is made only when clicked (a deferred download); the small files are made once per run.
+    buttons.download_button("Model (.keras)", lambda: keras_bytes(session), file_name=f"{stem}.keras",
                             mime="application/zip", icon=":material/download:", key="download_model",
-                            width="stretch", on_click="ignore")
-    cols[1].download_button("Config (.json)", _cached(session, "config", lambda: config_json(result)),
+                            on_click="ignore")
+    buttons.download_button("Config (.json)", _cached(session, "config", lambda: config_json(result)),
                             file_name=f"{stem}-config.json", mime="application/json", icon=":material/settings:",
-                            key="download_config", width="stretch", on_click="ignore",
+                            key="download_config", on_click="ignore",
                             help="Load it on Model & losses to train this run again (same seed, same history).")
-    cols[2].download_button("Loss history (.csv)", _cached(session, "history", lambda: history_csv(result.history)),
+    buttons.download_button("Loss history (.csv)", _cached(session, "history", lambda: history_csv(result.history)),
                             file_name=f"{stem}-history.csv", mime="text/csv", icon=":material/show_chart:",
-                            key="download_history", width="stretch", on_click="ignore",
+                            key="download_history", on_click="ignore",
                             help="One row per epoch and task: loss, validation loss, weight, validation metrics.")
     if result.test_metrics:
-        cols[3].download_button("Test metrics (.csv)",
+        buttons.download_button("Test metrics (.csv)",
                                 _cached(session, "metrics", lambda: test_metrics_csv(result.test_metrics)),
                                 file_name=f"{stem}-test-metrics.csv", mime="text/csv", icon=":material/table:",
-                                key="download_metrics", width="stretch", on_click="ignore")
-    else:
-        cols[3].caption("No test metrics: this run has no test split.")
+                                key="download_metrics", on_click="ignore")
     data, reason = tfjs_zip(session)
     if data is not None:
-        cols[4].download_button("TF.js model (.zip)", data, file_name=f"{stem}-tfjs.zip", mime="application/zip",
-                                icon=":material/javascript:", key="download_tfjs", width="stretch",
-                                on_click="ignore", help="model.json and weights for tf.loadLayersModel in a browser.")
-    else:
-        cols[4].caption(f"No TF.js export: {reason}")
+        buttons.download_button("TF.js model (.zip)", data, file_name=f"{stem}-tfjs.zip", mime="application/zip",
+                                icon=":material/javascript:", key="download_tfjs", on_click="ignore",
+                                help="model.json and weights for tf.loadLayersModel in a browser.")
+    if not result.test_metrics:
+        st.caption("No test metrics file: this run has no test split.")
+    if data is None:
+        st.caption(f"No TF.js export: {reason}")
     user_weights = getattr(run.trainer.strategy, "uses_user_weights", False)
     if user_weights and any(e.weights != result.history[0].weights for e in result.history):
         st.caption("Loss weights changed during this run; the config holds the starting weights, so a rerun from "

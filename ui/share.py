@@ -210,7 +210,7 @@ def share_link() -> None:
         st.info(UPLOAD_NOTE, icon=":material/link_off:")
         return
     st.code(f"{app_root(st.context.url)}?{query_string(params)}", language=None, wrap_lines=True)
-    st.caption("Copy this link (button at the right of the box) to open the same setup in another browser: "
+    st.caption("Copy this link (hover it: the copy button is at its right) to open the same setup in another browser: "
                "dataset, tasks, layer sizes, loss weights, strategy, seed and the other settings. "
                "Uploaded CSV files can't be in a link.")
 
