@@ -332,3 +332,15 @@ def test_share_links_point_at_the_home_page():
     assert share.app_root("https://example.org/lab/model/") == "https://example.org/lab/"
     assert share.app_root("http://localhost:8596/") == "http://localhost:8596/"
     assert share.app_root(None) == ""
+
+
+def test_server_settings_keep_xsrf_on_and_match_the_upload_limit():
+    import tomllib
+
+    from ui.upload import limit_mb
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["enableXsrfProtection"] is True
+    assert settings["server"]["maxUploadSize"] == limit_mb() == MAX_CSV_BYTES // (1024 * 1024) == 10
+    assert settings["browser"]["gatherUsageStats"] is False
+    assert settings["runner"]["postScriptGC"] is False  # the rerun speed fix (ui/speed.py has the other)
