@@ -6,7 +6,6 @@ from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
 from mtl_core.tasks import class_label
 from ui import state
-from ui.charts import probability_chart, range_chart
 from ui.inputs import most_common, slider_spec
 
 # While the model still trains, the predictions follow its latest weights this often (seconds).
@@ -79,24 +78,26 @@ def _actions() -> None:
                           help="One of the three flowers of the original TF.js tutorial.", width="content")
 
 
-def _inputs() -> dict:
-    values: dict = {}
-    with st.container(key="features", border=True):
-        st.markdown("**Inputs**")
-        cols = st.columns(min(len(schema.columns), 4))
-        for i, column in enumerate(schema.columns):
-            with cols[i % len(cols)]:
-                if column in schema.categories:
-                    if key(column) not in st.session_state:
-                        st.session_state[key(column)] = most_common(frame[column])
-                    values[column] = st.selectbox(column, schema.categories[column], key=key(column))
-                else:
-                    spec = specs[column]
-                    if key(column) not in st.session_state:
-                        st.session_state[key(column)] = spec.default
-                    values[column] = st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step,
-                                               format=spec.format, key=key(column))
-    return values
+def _current_values() -> dict:
+    """Every input's value as the browser last sent it (the default the first time)."""
+    for column in schema.columns:
+        if key(column) not in st.session_state:
+            st.session_state[key(column)] = (most_common(frame[column]) if column in schema.categories
+                                             else specs[column].default)
+    return {column: st.session_state[key(column)] for column in schema.columns}
+
+
+def _inputs() -> None:
+    st.markdown("**Inputs**")
+    cols = st.columns(min(len(schema.columns), 4))
+    for i, column in enumerate(schema.columns):
+        with cols[i % len(cols)]:
+            if column in schema.categories:
+                st.selectbox(column, schema.categories[column], key=key(column))
+            else:
+                spec = specs[column]
+                st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step, format=spec.format,
+                          key=key(column))
 
 
 def _truth(values: dict) -> dict | None:
@@ -111,54 +112,85 @@ def _truth(values: dict) -> dict | None:
     return {t.name: frame.at[example, t.name] for t in tasks} if same else None
 
 
+def _md(text: str) -> str:
+    """``text`` with Markdown's emphasis and link characters escaped (class labels come from the data)."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|~" else c for c in str(text))
+
+
+# Native progress bars, not charts: a slider move updates them in the same render as the numbers, where a
+# chart (plotly: rebuilt and remounted; vega-lite: its data decoded and the view updated) adds 10-40 ms.
+def _probability_bars(probabilities: dict[str, float], predicted: str) -> None:
+    """A bar per class, the predicted one in bold: the task's probability bar chart."""
+    with st.container(gap="xsmall"):
+        for label, probability in probabilities.items():
+            name = f"**{_md(label)}**" if label == predicted else _md(label)
+            st.progress(min(max(float(probability), 0.0), 1.0), text=f"{name} · {probability:.1%}")
+
+
+def _range_bar(value: float, low: float, high: float, median: float) -> None:
+    """Where a predicted value falls between the smallest and largest value of the task in the data."""
+    where = f"in the data {low:.4g} to {high:.4g}, median {median:.4g}"
+    if not low <= value <= high:
+        where += "; this prediction is outside that range"
+    st.progress(min(max((value - low) / ((high - low) or 1.0), 0.0), 1.0), text=where)
+
+
 def _predictions(values: dict, truth: dict | None) -> None:
-    with st.container(key="prediction", border=True):
-        st.markdown("**Predictions**" + (" (live)" if run.running else ""))
-        try:
-            predicted = run.predictor.predict_one(values)
-        except MTLError as exc:
-            st.error(str(exc))
-            return
-        pred_cols = st.columns(min(len(tasks), 3))
-        for i, task in enumerate(tasks):
-            p = predicted[task.name]
-            with pred_cols[i % len(pred_cols)]:
-                if task.kind == "regression":
-                    low, high, median = ranges[task.name]
-                    true_value = float(truth[task.name]) if truth else None
-                    delta = None if true_value is None else f"true {true_value:.4g}"
-                    st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
-                    data, spec = range_chart(p.value, low, high, median=median, true=true_value)
-                    st.vega_lite_chart(data, spec, key=f"range:{task.name}", width="stretch")
-                    st.caption(f"In the data: {low:.4g} to {high:.4g}, median {median:.4g}"
-                               + (" (black tick: the true value)." if true_value is not None else "."))
-                else:
-                    st.metric(task.name, p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
-                              delta_arrow="off")
-                    data, spec = probability_chart(p.probabilities, p.label)
-                    st.vega_lite_chart(data, spec, key=f"proba:{task.name}", width="stretch")
-                    if truth is not None:
-                        actual = class_label(truth[task.name])
-                        mark = ":green[right]" if actual == p.label else ":red[wrong]"
-                        st.caption(f"True class: **{actual}** ({mark})")
-        if truth is not None:
-            st.caption(f"Inputs from row {session.cache['example']} of the data, a "
-                       f"{session.cache.get('example_split')} row.")
+    st.markdown("**Predictions**" + (f" (live, epoch {len(run.events())}/{run.config.epochs})" if run.running
+                                     else ""))
+    try:
+        predicted = run.predictor.predict_one(values)
+    except MTLError as exc:
+        st.error(str(exc))
+        return
+    pred_cols = st.columns(min(len(tasks), 3), gap="large")
+    for i, task in enumerate(tasks):
+        p = predicted[task.name]
+        with pred_cols[i % len(pred_cols)]:
+            if task.kind == "regression":
+                true_value = float(truth[task.name]) if truth else None
+                delta = None if true_value is None else f"true {true_value:.4g}"
+                st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
+                _range_bar(p.value, *ranges[task.name])
+            else:
+                st.metric(task.name, p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
+                          delta_arrow="off")
+                _probability_bars(p.probabilities, p.label)
+                if truth is not None:
+                    actual = class_label(truth[task.name])
+                    mark = ":green[right]" if actual == p.label else ":red[wrong]"
+                    st.caption(f"True class: **{_md(actual)}** ({mark})")
+    if truth is not None:
+        st.caption(f"Inputs from row {session.cache['example']} of the data, a "
+                   f"{session.cache.get('example_split')} row.")
 
 
 @st.fragment(run_every=LIVE_SECONDS if running else None)
 def explorer(was_running: bool) -> None:
-    """The inputs and every task's prediction; a slider move reruns only this, as does each second of training."""
+    """The inputs and every task's prediction; a slider move reruns only this, as does each second of training.
+
+    The boxes are laid out in page order, then the predictions are filled first: they are what changed, so
+    their elements reach the browser before the inputs' (which only echo what the browser already shows).
+    The buttons that fill the inputs stay outside: their callbacks set the inputs' state before the rerun.
+    """
     if was_running and not run.running:
         # Training ended since the page was drawn: a full rerun stops the timer and the "(live)" label.
         st.rerun()
-    epochs = len(run.events())
-    where = f"epoch {epochs}/{run.config.epochs}" + (", still training: predictions follow the latest weights"
-                                                     if run.running else "")
-    st.caption(f"Model of run {session.token} on {session.dataset_title} ({where}).")
-    _actions()
-    values = _inputs()
-    _predictions(values, _truth(values))
+    features = st.container(key="features", border=True)
+    prediction = st.container(key="prediction", border=True)
+    values = _current_values()
+    with prediction:
+        _predictions(values, _truth(values))
+    with features:
+        _inputs()
 
 
+# Outside the fragment: a slider move re-sends nothing that did not change (a button click reruns the page).
+if running:
+    st.caption(f"Model of run {session.token} on {session.dataset_title}, still training: the predictions "
+               "follow the latest weights.")
+else:
+    st.caption(f"Model of run {session.token} on {session.dataset_title} "
+               f"(epoch {len(run.events())}/{run.config.epochs}).")
+_actions()
 explorer(running)

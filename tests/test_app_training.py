@@ -20,12 +20,9 @@ def traces(at: AppTest) -> list[list[str]]:
     return [[d.get("name") for d in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
 
 
-def vega_charts(at: AppTest) -> list[tuple[dict, dict]]:
-    """(spec, data as columns) of every vega-lite chart on the page (the Predict page's probabilities and ranges)."""
-    import pyarrow as pa
-
-    return [(json.loads(c.proto.spec), pa.ipc.open_stream(c.proto.data.data).read_all().to_pydict())
-            for c in at.get("vega_lite_chart")]
+def bars(at: AppTest) -> list[tuple[str, int]]:
+    """(text, percent) of every progress bar in the page's main area (the Predict page's probabilities and ranges)."""
+    return [(b.proto.text, b.proto.value) for b in at.main.get("progress")]
 
 
 def start(epochs: int, preset: str = "heterogeneous") -> AppTest:
@@ -108,15 +105,14 @@ def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
     after = {m.label: m.value for m in at.metric}
     assert float(after["petal_width"]) < before_width
     assert after["species"] == "setosa"
-    # No plotly on this page: each slider move would rebuild and remount the figures.
-    assert at.get("plotly_chart") == []
-    (_, proba), (range_spec, value) = vega_charts(at)
-    assert proba["class"] == ["setosa", "versicolor", "virginica"]
-    assert sum(proba["probability"]) == pytest.approx(1.0, abs=1e-4)
-    assert proba["shown"] == ["predicted", "other", "other"]
-    assert f"{value['predicted'][0]:.4g}" == after["petal_width"] and value["true"] == [None]
-    labels = next(layer for layer in range_spec["layer"] if "data" in layer)["data"]["values"]
-    assert [v["label"] for v in labels] == ["0.1", "1.3", "2.5"]  # the data's min, median and max
+    # No charts on this page: a bar per class and a bar for the value's place in the data's range.
+    assert at.get("plotly_chart") == [] and at.get("vega_lite_chart") == []
+    *proba, (range_text, range_value) = bars(at)
+    assert [text.split(" · ")[0] for text, _ in proba] == ["**setosa**", "versicolor", "virginica"]  # setosa bold
+    assert sum(float(text.split(" · ")[1].rstrip("%")) for text, _ in proba) == pytest.approx(100, abs=0.2)
+    assert all(abs(value - float(text.split(" · ")[1].rstrip("%"))) <= 1 for text, value in proba)
+    assert range_text == "in the data 0.1 to 2.5, median 1.3"
+    assert range_value == pytest.approx(100 * (float(after["petal_width"]) - 0.1) / 2.4, abs=1)
 
 
 def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
@@ -131,12 +127,12 @@ def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
     frame = session.frame
     assert at.slider(key=f"x{token}:sepal_length").value == pytest.approx(frame.at[row, "sepal_length"])
     assert any(c.value.startswith(f"True class: **{frame.at[row, 'species']}**") for c in at.caption)
-    assert vega_charts(at)[1][1]["true"] == [pytest.approx(frame.at[row, "petal_width"])]
+    assert {m.label: m.proto.delta for m in at.metric}["petal_width"] == f"true {frame.at[row, 'petal_width']:.4g}"
     flower = "setosa-like [5.1, 3.5, 1.4, 0.2]"
     at.button(key=f"flower:{flower}").click().run()
     assert at.slider(key=f"x{token}:petal_length").value == pytest.approx(1.4)
     assert not any(c.value.startswith("True class") for c in at.caption)
-    assert vega_charts(at)[1][1]["true"] == [None]
+    assert not {m.label: m.proto.delta for m in at.metric}["petal_width"]
 
 
 def test_predict_page_asks_for_a_model_first():

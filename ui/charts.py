@@ -1,5 +1,4 @@
-"""Charts: plotly figures of a training run (losses, weights, gradient conflict, confusion matrices) and the
-Predict page's light vega-lite specs (class probabilities, a value in its data range)."""
+"""Plotly figures of a training run: losses, weights, gradient conflict, confusion matrices, predicted vs true."""
 
 from __future__ import annotations
 
@@ -8,13 +7,11 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import pyarrow as pa
 from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly
 TOTAL_COLOR = "#222222"
 NEGATIVE_COLOR = "#d62728"
-MUTED_COLOR = "#b8c7dc"
 # Above this many epochs a chart plots evenly spaced epochs (the last one always); plotly stays fast.
 MAX_POINTS = 500
 # While training the charts are rebuilt every second, and Streamlit remounts a plotly chart whenever its
@@ -150,77 +147,3 @@ def scatter_figure(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> go.Figu
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
                       xaxis_title=f"true {task}", yaxis_title=f"predicted {task}")
     return fig
-
-
-# ---- the Predict page: vega-lite specs whose data changes but whose spec does not -----------------------
-# A keyed vega-lite chart keeps its element ID when its data changes, and the browser then swaps the data
-# in the existing view: no remount, no blank frame, no plotly work on each slider move.
-def probability_chart(probabilities: dict[str, float], predicted: str) -> tuple[pa.Table, dict[str, Any]]:
-    """Horizontal bars of class probabilities, the predicted class in colour: (data, vega-lite spec)."""
-    classes = list(probabilities)
-    data = pa.table({
-        "class": classes,
-        "probability": [float(probabilities[c]) for c in classes],
-        "shown": ["predicted" if c == predicted else "other" for c in classes],
-    })
-    y = {"field": "class", "type": "nominal", "sort": classes, "title": None,
-         "scale": {"paddingInner": 0.3, "paddingOuter": 0.15},
-         "axis": {"ticks": False, "domain": False, "labelLimit": 160, "labelPadding": 6, "labelFontSize": 13}}
-    spec = {
-        # The height includes the x axis (about 25 px): ~30 px per bar.
-        "height": 30 * len(classes) + 25,
-        "encoding": {"y": y},
-        "layer": [
-            {"mark": {"type": "bar", "cornerRadiusEnd": 3, "tooltip": True},
-             "encoding": {
-                 "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": None,
-                       "axis": {"format": ".0%", "values": [0, 0.25, 0.5, 0.75, 1], "grid": True}},
-                 "color": {"field": "shown", "type": "nominal", "legend": None,
-                           "scale": {"domain": ["predicted", "other"], "range": [color(0), MUTED_COLOR]}}}},
-            # The percentages sit in a column right of the bars, so a 100% bar never hides its label.
-            {"mark": {"type": "text", "align": "right", "baseline": "middle", "dx": 46, "fontSize": 13},
-             "encoding": {"x": {"datum": 1, "type": "quantitative"},
-                          "text": {"field": "probability", "type": "quantitative", "format": ".1%"}}},
-        ],
-        # Streamlit's frontend adds 20 px of bottom padding unless the spec sets it.
-        "padding": {"top": 4, "bottom": 2},
-        "config": {"view": {"stroke": None}},
-    }
-    return data, spec
-
-
-def range_chart(value: float, low: float, high: float, *, median: float | None = None,
-                true: float | None = None) -> tuple[pa.Table, dict[str, Any]]:
-    """Where a predicted value (a dot) and the true one (a black tick, on top) fall in the data's range: (data, spec).
-
-    The spec depends only on the range, so moving an input only swaps the one-row data table.
-    """
-    span = (high - low) or 1.0
-    marks = [low, high] if median is None else [low, median, high]
-    x = {"type": "quantitative", "scale": {"domain": [low - 0.05 * span, high + 0.05 * span], "clamp": True},
-         "axis": None}
-    data = pa.table({"predicted": [float(value)], "true": pa.array([true], type=pa.float64())})
-    line = {"datum": 0.4}  # the strip, its dot and tick, above the labels (the y scale runs from -1 to 1)
-    spec = {
-        "height": 40,
-        "encoding": {"y": {"datum": 0, "type": "quantitative", "scale": {"domain": [-1, 1]}, "axis": None}},
-        "layer": [
-            {"mark": {"type": "rule", "strokeWidth": 8, "strokeCap": "round", "color": "#c8d3e3"},
-             "encoding": {"x": {"datum": low, **x}, "x2": {"datum": high}, "y": line}},
-            # The range's ends (and median) written under the strip, as an axis would but in fixed space.
-            {"data": {"values": [{"at": float(m), "label": f"{m:.4g}"} for m in marks]},
-             "mark": {"type": "text", "fontSize": 11, "color": "#808495", "baseline": "top"},
-             "encoding": {"x": {"field": "at", **x}, "y": {"datum": -0.3}, "text": {"field": "label"}}},
-            {"mark": {"type": "point", "filled": True, "size": 180, "opacity": 1, "color": color(0),
-                      "stroke": "white", "strokeWidth": 1.5},
-             "encoding": {"x": {"field": "predicted", **x}, "y": line,
-                          "tooltip": [{"field": "predicted", "type": "quantitative", "format": ".4~g"}]}},
-            {"mark": {"type": "tick", "orient": "vertical", "thickness": 3, "size": 24, "color": TOTAL_COLOR},
-             "encoding": {"x": {"field": "true", **x}, "y": line,
-                          "tooltip": [{"field": "true", "type": "quantitative", "format": ".4~g"}]}},
-        ],
-        # Streamlit's frontend adds 20 px of bottom padding unless the spec sets it.
-        "padding": {"top": 4, "bottom": 2},
-        "config": {"view": {"stroke": None}},
-    }
-    return data, spec
