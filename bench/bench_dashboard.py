@@ -8,7 +8,7 @@ Run from the repo root: ``python bench/bench_dashboard.py`` (needs playwright an
     the page: ``performance.now()`` at the key's keydown, and when a MutationObserver first sees the
     text of ``.st-key-prediction`` differ from before the key press.
 (b) epochs per second with the live charts on screen (Train page, heterogeneous preset, many epochs)
-    against ``mtl_core.trainer.Trainer`` alone in a subprocess with the same config; target ≥ 0.8x. Both
+    against ``mtl_core.training.trainer.Trainer`` alone in a subprocess with the same config; target ≥ 0.8x. Both
     rates leave out the first tenth of the epochs (the loop is traced there and chunks grow from one
     epoch to 0.1 s): on the page from the progress text's (epoch, elapsed) pairs, headless from the
     history's.
@@ -165,9 +165,9 @@ def page_rate(samples: list[tuple[int, float]], warmup: int) -> float:
 
 HEADLESS = textwrap.dedent("""
     import json, sys
-    from mtl_core.datasets import load_dataset
+    from mtl_core.data.registry import load_dataset
     from mtl_core.presets import PRESETS
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
     config = PRESETS["heterogeneous"].make_config()
     config.epochs = int(sys.argv[1])
     warmup = int(sys.argv[2])

@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mtl_core._tf import keras  # noqa: E402
-from mtl_core.architectures.hard_sharing import build_hard_sharing  # noqa: E402
 from mtl_core.config import TaskSpec, TrainConfig  # noqa: E402
-from mtl_core.datasets import load_dataset  # noqa: E402
-from mtl_core.model_info import ModelInfo  # noqa: E402
-from mtl_core.predict import Predictor  # noqa: E402
-from mtl_core.trainer import Trainer  # noqa: E402
+from mtl_core.data.registry import load_dataset  # noqa: E402
+from mtl_core.io.model_info import ModelInfo  # noqa: E402
+from mtl_core.models.hard_sharing import build_hard_sharing  # noqa: E402
+from mtl_core.models.predict import Predictor  # noqa: E402
+from mtl_core.training.trainer import Trainer  # noqa: E402
 
 INPUTS = ["sepal_length", "sepal_width", "petal_length"]
 TFJS_DIR = ROOT / "tests" / "tfjs"

@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mtl_core.config import TrainConfig  # noqa: E402
-from mtl_core.datasets import load_dataset  # noqa: E402
+from mtl_core.data.registry import load_dataset  # noqa: E402
 from mtl_core.presets import PRESETS  # noqa: E402
 from mtl_core.registries import WEIGHTINGS  # noqa: E402
-from mtl_core.trainer import Trainer  # noqa: E402
+from mtl_core.training.trainer import Trainer  # noqa: E402
 
 MONITOR = "fixed + monitor"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtl_core.relatedness_study import DEFAULT_N, TRAIN_FRACTION, relatedness_study, study_config  # noqa: E402
+from mtl_core.experiments.relatedness_study import DEFAULT_N, TRAIN_FRACTION, relatedness_study, study_config  # noqa: E402
 
 
 def main() -> None:

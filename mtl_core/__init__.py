@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import importlib
 
-from .config import TaskSpec, TrainConfig, validate_config
-from .errors import ConfigError, DataError, MTLError
+from mtl_core.config import TaskSpec, TrainConfig, validate_config
+from mtl_core.errors import ConfigError, DataError, MTLError
 
 # name -> module holding it; these need TensorFlow, so they load on first access.
 _LAZY = {
-    "Trainer": "trainer", "TrainResult": "trainer", "EpochEvent": "trainer", "train": "trainer",
-    "BackgroundRun": "background", "Predictor": "predict", "TaskPrediction": "predict",
-    "save_model": "saving", "load_model": "saving", "model_bytes": "saving", "ModelInfo": "model_info",
-    "load_dataset": "datasets", "DATASETS": "datasets",
+    "Trainer": "training.trainer", "TrainResult": "training.trainer", "EpochEvent": "training.trainer",
+    "train": "training.trainer", "BackgroundRun": "jobs.background", "Predictor": "models.predict",
+    "TaskPrediction": "models.predict", "save_model": "io.saving", "load_model": "io.saving",
+    "model_bytes": "io.saving", "ModelInfo": "io.model_info", "load_dataset": "data.registry",
+    "DATASETS": "data.registry",
 }
 
 __all__ = ["ConfigError", "DataError", "MTLError", "TaskSpec", "TrainConfig", "validate_config", *_LAZY]

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import bad_value
+from mtl_core.errors import bad_value
 
 TASK_KINDS = ("regression", "binary", "multiclass")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -160,7 +160,7 @@ def parse_sizes(name: str, text: str) -> list[int]:
 
 def validate_config(config: TrainConfig) -> TrainConfig:
     """Check every field that can be checked without data; raise ConfigError naming the first bad one."""
-    from .registries import architecture_names, weighting_names
+    from mtl_core.registries import architecture_names, weighting_names
 
     if not isinstance(config.dataset, str) or not config.dataset:
         raise bad_value("dataset", config.dataset, "expected a dataset name")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .config import TaskSpec, TrainConfig
-from .errors import bad_value
+from mtl_core.config import TaskSpec, TrainConfig
+from mtl_core.errors import bad_value
 
 #: The tutorial's three flowers: sepal length, sepal width, petal length, petal width.
 TUTORIAL_FLOWERS = {

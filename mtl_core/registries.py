@@ -27,27 +27,27 @@ def _registry(*entries: Entry) -> dict[str, Entry]:
 
 WEIGHTINGS: dict[str, Entry] = _registry(
     Entry("fixed", "Fixed weights", "Your own loss weights, changeable while training runs.",
-          "mtl_core.weighting.fixed:FixedWeighting"),
+          "mtl_core.training.weighting.fixed:FixedWeighting"),
     Entry("uncertainty", "Uncertainty weighting",
           "Learns each task's noise level; noisier tasks get less weight (Kendall et al., 2018).",
-          "mtl_core.weighting.uncertainty:UncertaintyWeighting"),
+          "mtl_core.training.weighting.uncertainty:UncertaintyWeighting"),
     Entry("gradnorm", "GradNorm",
           "Balances gradient norms on the last shared layer; slower tasks get more weight (Chen et al., 2018).",
-          "mtl_core.weighting.gradnorm:GradNormWeighting"),
+          "mtl_core.training.weighting.gradnorm:GradNormWeighting"),
     Entry("dwa", "Dynamic Weight Average",
           "Each epoch, more weight to the tasks whose loss fell least (Liu et al., 2019).",
-          "mtl_core.weighting.dwa:DynamicWeightAverage"),
+          "mtl_core.training.weighting.dwa:DynamicWeightAverage"),
     Entry("pcgrad", "PCGrad (gradient surgery)",
           "Removes the conflicting part of each task's shared-layer gradient (Yu et al., 2020).",
-          "mtl_core.weighting.pcgrad:PCGradWeighting"),
+          "mtl_core.training.weighting.pcgrad:PCGradWeighting"),
 )
 
 ARCHITECTURES: dict[str, Entry] = _registry(
     Entry("hard", "Hard parameter sharing", "A shared trunk of dense layers, then one head per task.",
-          "mtl_core.architectures.hard_sharing:build_hard_sharing"),
+          "mtl_core.models.hard_sharing:build_hard_sharing"),
     Entry("mmoe", "Multi-gate Mixture-of-Experts",
           "Shared experts mixed by one softmax gate per task, then a tower per task (Ma et al., KDD 2018).",
-          "mtl_core.architectures.mmoe:build_mmoe"),
+          "mtl_core.models.mmoe:build_mmoe"),
 )
 
 

@@ -3,10 +3,10 @@
 import streamlit as st
 
 from mtl_core.config import TASK_KINDS
-from mtl_core.datasets import DATASETS
+from mtl_core.data.prepare import choose_inputs
+from mtl_core.data.registry import DATASETS
+from mtl_core.data.tasks import infer_kind, resolve_tasks
 from mtl_core.errors import MTLError
-from mtl_core.prepare import choose_inputs
-from mtl_core.tasks import infer_kind, resolve_tasks
 from ui import state
 from ui.summaries import column_summary, task_profile
 from ui.upload import csv_upload_section

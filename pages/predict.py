@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from mtl_core.data.tasks import class_label
 from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
-from mtl_core.tasks import class_label
 from ui import state
 from ui.inputs import most_common, slider_spec
 

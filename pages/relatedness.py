@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mtl_core.errors import MTLError
-from mtl_core.relatedness_study import MODEL_TITLES, MODELS
+from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS
 from ui import jobs
 from ui.relatedness_view import P_OPTIONS, findings, gain_figure, settings, study_figure, summary_table
 from ui.widgets import bound
@@ -69,7 +69,7 @@ if run_clicked:
     with st.spinner("Loading TensorFlow…"):
         try:
             import mtl_core._tf  # noqa: F401 - import TensorFlow here, not in the study's thread
-            from mtl_core.relatedness_study import RelatednessStudy, study_config
+            from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
 
             job = jobs.BackgroundJob("The study")
             study = RelatednessStudy(cfg.p_values, cfg.seed_list(), study_config(int(cfg.epochs)), n=int(cfg.rows),

@@ -62,7 +62,7 @@ if train_clicked:
         try:
             dataset = state.dataset()
             # TensorFlow loads here, on first use, never on the home page.
-            from mtl_core.background import BackgroundRun
+            from mtl_core.jobs.background import BackgroundRun
 
             new_run = BackgroundRun(cfg, dataset.frame)
         except MTLError as exc:

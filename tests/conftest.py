@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture(scope="session")
 def iris_frame():
     """The Iris DataFrame."""
-    from mtl_core.datasets import load_dataset
+    from mtl_core.data.registry import load_dataset
 
     return load_dataset("iris").frame
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import TrainConfig
-from mtl_core.datasets import load_dataset
+from mtl_core.data.registry import load_dataset
 from mtl_core.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def session(config: TrainConfig, out: dict, index: int, barrier: threading.Barri
 def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result(monkeypatch):
     setups = configs()
     # Alone first: one Trainer per distinct setup, no dashboard, no other training.
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
 
     alone = [losses(Trainer(c, load_dataset(c.dataset).frame).run().history) for c in setups]
 

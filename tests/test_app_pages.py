@@ -30,8 +30,8 @@ def test_home_lists_every_preset_and_does_not_load_tensorflow():
     code = ("import sys; from streamlit.testing.v1 import AppTest; "
             f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
             "assert not at.exception, at.exception; "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'mtl_core.trainer', 'mtl_core.predict', "
-            "'mtl_core.background', 'mtl_core.saving') if m in sys.modules)); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'mtl_core.training.trainer', 'mtl_core.models.predict', "
+            "'mtl_core.jobs.background', 'mtl_core.io.saving') if m in sys.modules)); "
             "print([m.value for m in at.markdown])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -101,7 +101,7 @@ def test_dwa_weights_change_in_the_weights_chart(mmoe_dwa):
 
 
 def test_gate_weights_heatmap_after_an_mmoe_run(mmoe_dwa):
-    from mtl_core.architectures.mmoe import gate_weights
+    from mtl_core.models.mmoe import gate_weights
 
     result = mmoe_dwa.session_state[RUN_KEY].run.result
     heatmaps = [f["data"][0] for f in figures(mmoe_dwa)
@@ -226,7 +226,7 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
 
 
 def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
-    from mtl_core.relatedness_study import RelatednessResult, study_config
+    from mtl_core.experiments.relatedness_study import RelatednessResult, study_config
     from ui.relatedness_view import gain_figure, study_figure, summary_table
 
     records = [{"p": p, "seed": seed, "model": model, "task": task,

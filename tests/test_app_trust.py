@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import TaskSpec, TrainConfig
-from mtl_core.csv_loader import MAX_CSV_BYTES, load_csv
+from mtl_core.data.csv_loader import MAX_CSV_BYTES, load_csv
 from mtl_core.errors import MTLError
 from mtl_core.presets import PRESETS
 from ui import exports, share
@@ -202,7 +202,7 @@ def test_exports_are_parseable_files(trained, tmp_path):
     model_file = tmp_path / "model.keras"
     model_file.write_bytes(exports.keras_bytes(session))
     assert exports.keras_bytes(session) is exports.keras_bytes(session)  # made once per run
-    from mtl_core.saving import load_model
+    from mtl_core.io.saving import load_model
 
     model, info = load_model(model_file)  # our own file, written just above
     x = result.prepared.x["test"]

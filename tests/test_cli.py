@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtl_core.compare import Comparison, TaskComparison, delta_m, relative_change, single_task_config
 from mtl_core.config import TaskSpec, TrainConfig
 from mtl_core.errors import ConfigError
+from mtl_core.experiments.compare import Comparison, TaskComparison, delta_m, relative_change, single_task_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,8 +66,8 @@ def test_single_task_config_keeps_the_network_and_the_stratifying_task_at_weight
 
 
 def test_compare_trains_baselines_on_the_same_split_and_reports_delta_m(hetero_config, iris_frame):
-    from mtl_core.compare import compare
-    from mtl_core.metrics import primary_metric
+    from mtl_core.experiments.compare import compare
+    from mtl_core.training.metrics import primary_metric
 
     hetero_config.epochs = 6
     progress = []
@@ -99,7 +99,7 @@ def test_compare_trains_baselines_on_the_same_split_and_reports_delta_m(hetero_c
 
 
 def test_compare_needs_a_test_split_and_two_tasks(hetero_config, iris_frame):
-    from mtl_core.compare import compare
+    from mtl_core.experiments.compare import compare
 
     hetero_config.test_fraction = 0.0
     with pytest.raises(ConfigError, match="test_fraction"):
@@ -111,7 +111,7 @@ def test_compare_needs_a_test_split_and_two_tasks(hetero_config, iris_frame):
 
 
 def test_should_stop_ends_the_comparison_early(hetero_config, iris_frame):
-    from mtl_core.compare import compare
+    from mtl_core.experiments.compare import compare
 
     hetero_config.epochs = 500
     comparison = compare(hetero_config, iris_frame, should_stop=lambda: True)
@@ -142,8 +142,8 @@ def test_cli_compare_json_shape():
 
 
 def test_cli_table_marks_helps_and_hurts_and_bad_input_exits_2(capsys):
-    from mtl_core.cli import main
-    from mtl_core.commands.compare import format_comparison
+    from mtl_core.cli.compare import format_comparison
+    from mtl_core.cli.main import main
 
     tasks = {"species": TaskComparison("species", "accuracy", False, 0.95, 0.9),
              "width": TaskComparison("width", "rmse", True, 0.3, 0.2)}
@@ -162,7 +162,7 @@ def test_cli_table_marks_helps_and_hurts_and_bad_input_exits_2(capsys):
 
 
 def test_relatedness_study_returns_the_documented_frame():
-    from mtl_core.relatedness_study import FRAME_COLUMNS, relatedness_study, study_config
+    from mtl_core.experiments.relatedness_study import FRAME_COLUMNS, relatedness_study, study_config
 
     config = study_config(epochs=3)
     config.early_stopping = False
@@ -188,7 +188,7 @@ def test_relatedness_study_returns_the_documented_frame():
 
 
 def test_cli_study_json(capsys):
-    from mtl_core.cli import main
+    from mtl_core.cli.main import main
 
     assert main(["compare", "--dataset", "relatedness", "--study-p", "0.5", "--study-seeds", "1",
                  "--study-models", "single,hard", "--dataset-param", "n=120", "--epochs", "2", "--json"]) == 0

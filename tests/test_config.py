@@ -7,9 +7,9 @@ import json
 import pytest
 
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
+from mtl_core.data.prepare import prepare
+from mtl_core.data.tasks import infer_kind, resolve_tasks
 from mtl_core.errors import ConfigError, DataError
-from mtl_core.prepare import prepare
-from mtl_core.tasks import infer_kind, resolve_tasks
 
 
 def config(**overrides) -> TrainConfig:
@@ -75,7 +75,7 @@ def test_parse_sizes():
 
 
 def test_kind_inference(iris_frame):
-    from mtl_core.datasets import load_dataset
+    from mtl_core.data.registry import load_dataset
 
     penguins = load_dataset("penguins").frame
     assert infer_kind(iris_frame["species"]) == "multiclass"
@@ -116,7 +116,7 @@ def test_prepare_splits_are_stratified_and_standardise_on_train_only(iris_frame)
 
 
 def test_prepare_one_hot_encodes_categorical_inputs():
-    from mtl_core.datasets import load_dataset
+    from mtl_core.data.registry import load_dataset
 
     frame = load_dataset("penguins").frame
     cfg = validate_config(TrainConfig(dataset="penguins", tasks=[TaskSpec("species")]))

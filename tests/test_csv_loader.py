@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtl_core.csv_loader import MAX_CSV_BYTES, load_csv, load_csv_path
-from mtl_core.datasets import Dataset
+from mtl_core.data.csv_loader import MAX_CSV_BYTES, load_csv, load_csv_path
+from mtl_core.data.registry import Dataset
 from mtl_core.errors import DataError
 
 HINT = "at least 2 data rows"

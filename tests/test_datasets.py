@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl_core.datasets import (
+from mtl_core.data.generators.relatedness import generate_relatedness
+from mtl_core.data.registry import (
     DATASETS,
     Dataset,
     DatasetSpec,
@@ -22,7 +23,6 @@ from mtl_core.datasets import (
     load_dataset,
 )
 from mtl_core.errors import DataError
-from mtl_core.relatedness import generate_relatedness
 
 EXPECTED = {
     "iris": (
@@ -330,7 +330,7 @@ def test_drop_missing_everything_is_an_error_naming_the_source() -> None:
 
 def test_modules_do_not_import_heavy_or_ui_packages() -> None:
     code = (
-        "import sys, mtl_core.datasets, mtl_core.relatedness, mtl_core.csv_loader\n"
+        "import sys, mtl_core.data.registry, mtl_core.data.generators.relatedness, mtl_core.data.csv_loader\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('tensorflow', 'keras', 'streamlit')]\n"
         "print(','.join(bad))"

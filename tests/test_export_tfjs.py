@@ -78,10 +78,10 @@ def assert_same(label: str, info, expected: dict[str, np.ndarray], js: dict) -> 
 
 
 def train(preset: str, epochs: int, **changes):
-    from mtl_core.datasets import load_dataset
-    from mtl_core.model_info import ModelInfo
+    from mtl_core.data.registry import load_dataset
+    from mtl_core.io.model_info import ModelInfo
     from mtl_core.presets import get_preset
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
 
     config = get_preset(preset).make_config()
     config.epochs = epochs
@@ -109,7 +109,7 @@ def read_model_json(path: Path) -> dict:
 
 
 def test_heterogeneous_iris_matches_keras_and_folds_preprocessing(node_ready, hetero, tmp_path):
-    from mtl_core.export_tfjs import export_tfjs
+    from mtl_core.io.export_tfjs import export_tfjs
 
     model, info, frame = hetero
     out = tmp_path / "hetero"
@@ -135,7 +135,7 @@ def test_heterogeneous_iris_matches_keras_and_folds_preprocessing(node_ready, he
 
 
 def test_penguins_with_categorical_inputs_and_a_binary_task(node_ready, penguins, tmp_path):
-    from mtl_core.export_tfjs import export_tfjs
+    from mtl_core.io.export_tfjs import export_tfjs
 
     model, info, frame = penguins
     assert {t.kind for t in info.tasks} == {"multiclass", "binary", "regression"} and info.schema.categories
@@ -147,7 +147,7 @@ def test_penguins_with_categorical_inputs_and_a_binary_task(node_ready, penguins
 
 
 def test_tutorial_preset_without_normalization(node_ready, tmp_path):
-    from mtl_core.export_tfjs import export_tfjs
+    from mtl_core.io.export_tfjs import export_tfjs
 
     model, info, frame = train("seed", 10)
     assert "Normalization" not in {type(layer).__name__ for layer in model.layers}
@@ -164,7 +164,7 @@ def test_mmoe_exports_when_registered(node_ready, tmp_path):
 
     if "mmoe" not in ARCHITECTURES:
         pytest.skip("no MMoE architecture registered")
-    from mtl_core.export_tfjs import export_tfjs
+    from mtl_core.io.export_tfjs import export_tfjs
 
     model, info, frame = train("penguins", 2, arch="mmoe", experts=3, expert_units=6)
     export_tfjs(model, info, tmp_path / "mmoe")
@@ -173,7 +173,7 @@ def test_mmoe_exports_when_registered(node_ready, tmp_path):
 
 
 def test_several_shards_load(node_ready, hetero, tmp_path, monkeypatch):
-    from mtl_core import export_tfjs as module
+    from mtl_core.io import export_tfjs as module
 
     model, info, frame = hetero
     monkeypatch.setattr(module, "SHARD_BYTES", 200)
@@ -189,8 +189,8 @@ def test_several_shards_load(node_ready, hetero, tmp_path, monkeypatch):
 
 
 def test_cli_export_then_node_predicts_like_the_saved_model(node_ready, hetero, tmp_path, capsys):
-    from mtl_core.cli import main
-    from mtl_core.saving import save_model
+    from mtl_core.cli.main import main
+    from mtl_core.io.saving import save_model
 
     model, info, frame = hetero
     saved = save_model(model, info, tmp_path / "m.keras")
@@ -207,7 +207,7 @@ def test_cli_export_then_node_predicts_like_the_saved_model(node_ready, hetero, 
     ("out", "error: out="),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, case, message):
-    from mtl_core.cli import main
+    from mtl_core.cli.main import main
 
     (tmp_path / "a_file").write_text("x")
     flags = {"--model": str(tmp_path / "missing.keras"), "--format": "tfjs", "--out": str(tmp_path / "dir")}
@@ -222,7 +222,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, case, message):
 
 
 def test_zip_holds_the_same_files(hetero, tmp_path):
-    from mtl_core.export_tfjs import export_tfjs, export_tfjs_zip
+    from mtl_core.io.export_tfjs import export_tfjs, export_tfjs_zip
 
     model, info, _ = hetero
     data = export_tfjs_zip(model, info)
@@ -236,10 +236,10 @@ def test_zip_holds_the_same_files(hetero, tmp_path):
 def test_normalization_fold_uses_keras_epsilon_floor():
     """A near-constant input is divided by Keras's floor max(sqrt(var), epsilon), exactly as Keras does."""
     from mtl_core._tf import keras
-    from mtl_core.export_tfjs import tfjs_artifacts
-    from mtl_core.model_info import ModelInfo
-    from mtl_core.prepare import InputSchema
-    from mtl_core.tasks import Task
+    from mtl_core.data.prepare import InputSchema
+    from mtl_core.data.tasks import Task
+    from mtl_core.io.export_tfjs import tfjs_artifacts
+    from mtl_core.io.model_info import ModelInfo
 
     inputs = keras.Input(shape=(2,), name="features")
     # sqrt(1e-16) = 1e-8 is below the floor 1e-7: an exporter ignoring it would be ten times off.
@@ -263,11 +263,11 @@ def test_normalization_fold_uses_keras_epsilon_floor():
 
 def test_unsupported_layers_raise_config_error_naming_arch():
     from mtl_core._tf import keras
+    from mtl_core.data.prepare import InputSchema
+    from mtl_core.data.tasks import Task
     from mtl_core.errors import ConfigError
-    from mtl_core.export_tfjs import tfjs_artifacts
-    from mtl_core.model_info import ModelInfo
-    from mtl_core.prepare import InputSchema
-    from mtl_core.tasks import Task
+    from mtl_core.io.export_tfjs import tfjs_artifacts
+    from mtl_core.io.model_info import ModelInfo
 
     inputs = keras.Input(shape=(3,), name="features")
     x = keras.layers.Dense(4, name="shared_1")(inputs)
@@ -283,7 +283,7 @@ def test_unsupported_layers_raise_config_error_naming_arch():
 
 def test_out_dir_that_is_a_file_is_refused(hetero, tmp_path):
     from mtl_core.errors import ConfigError
-    from mtl_core.export_tfjs import export_tfjs
+    from mtl_core.io.export_tfjs import export_tfjs
 
     model, info, _ = hetero
     target = tmp_path / "taken"

@@ -83,7 +83,7 @@ def test_thirty_trainings_in_one_session_stop_growing_memory():
 def test_a_finished_run_leaves_nothing_in_tensorflows_gradient_registry(iris_frame, hetero_config):
     from tensorflow.python.framework import ops
 
-    from mtl_core.background import BackgroundRun
+    from mtl_core.jobs.background import BackgroundRun
     from ui.tf_memory import release_graphs
 
     hetero_config.epochs = 2

@@ -28,21 +28,21 @@ def mmoe_config():
 @pytest.fixture(scope="module")
 def trained(iris_frame):
     """One trained MMoE run shared by the tests that only read it."""
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
 
     return Trainer(make_config(), iris_frame).run()
 
 
 def _build(config, frame):
-    from mtl_core.architectures.mmoe import build_mmoe
-    from mtl_core.prepare import prepare
+    from mtl_core.data.prepare import prepare
+    from mtl_core.models.mmoe import build_mmoe
 
     prepared = prepare(frame, config)
     return build_mmoe(config, prepared), prepared
 
 
 def test_builds_e_experts_and_one_softmax_gate_per_task(mmoe_config, iris_frame):
-    from mtl_core.architectures.blocks import shared_layers
+    from mtl_core.models.blocks import shared_layers
 
     model, prepared = _build(mmoe_config, iris_frame)
     experts = model.get_layer("shared_experts")
@@ -71,7 +71,7 @@ def test_expert_initialisation_matches_separate_glorot_experts(iris_frame):
 
 def test_mixture_equals_a_numpy_reference_and_gates_sum_to_one(trained):
     from mtl_core._tf import keras
-    from mtl_core.architectures.mmoe import gate_weights
+    from mtl_core.models.mmoe import gate_weights
 
     model, prepared = trained.model, trained.prepared
     x = prepared.x["test"]
@@ -101,9 +101,9 @@ def test_mixture_equals_a_numpy_reference_and_gates_sum_to_one(trained):
 
 
 def test_gate_weights_refuses_a_model_without_gates(hetero_config, iris_frame):
-    from mtl_core.architectures.hard_sharing import build_hard_sharing
-    from mtl_core.architectures.mmoe import gate_weights
-    from mtl_core.prepare import prepare
+    from mtl_core.data.prepare import prepare
+    from mtl_core.models.hard_sharing import build_hard_sharing
+    from mtl_core.models.mmoe import gate_weights
 
     prepared = prepare(iris_frame, hetero_config)
     with pytest.raises(ConfigError, match="arch"):
@@ -127,8 +127,8 @@ def test_saved_mmoe_reloads_in_safe_mode_without_custom_objects(trained, tmp_pat
 
 
 def test_cli_trains_mmoe_and_saves_it(tmp_path, capsys):
-    from mtl_core.cli import main
-    from mtl_core.saving import load_model
+    from mtl_core.cli.main import main
+    from mtl_core.io.saving import load_model
 
     path = tmp_path / "m.keras"
     code = main(["train", "--preset", "heterogeneous", "--arch", "mmoe", "--experts", "3", "--expert-units", "6",
@@ -143,7 +143,7 @@ def test_cli_trains_mmoe_and_saves_it(tmp_path, capsys):
 
 
 def test_training_is_deterministic_for_a_seed(trained, mmoe_config, iris_frame):
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
 
     again = Trainer(mmoe_config, iris_frame).run()
     for a, b in zip(trained.model.get_weights(), again.model.get_weights()):
@@ -156,7 +156,7 @@ def test_training_is_deterministic_for_a_seed(trained, mmoe_config, iris_frame):
 
 
 def test_describe_architecture_lists_experts_gates_and_towers():
-    from mtl_core.architectures.mmoe import describe_architecture
+    from mtl_core.models.mmoe import describe_architecture
 
     config = TrainConfig(dataset="iris", tasks=[TaskSpec("a"), TaskSpec("b")], arch="mmoe", experts=3,
                          expert_units=7, head=[4], heads={"b": [6, 2]})

@@ -10,7 +10,7 @@ import pytest
 
 from mtl_core.config import TaskSpec, TrainConfig
 from mtl_core.errors import ConfigError
-from mtl_core.trainer import Trainer, evaluate
+from mtl_core.training.trainer import Trainer, evaluate
 
 
 def fingerprint(result) -> list:

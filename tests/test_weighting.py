@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 
 from mtl_core._tf import tf
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 from mtl_core.config import TaskSpec, TrainConfig
 from mtl_core.errors import ConfigError
 from mtl_core.registries import WEIGHTINGS
-from mtl_core.trainer import Trainer
-from mtl_core.weighting.dwa import DynamicWeightAverage
-from mtl_core.weighting.gradnorm import GradNormWeighting
-from mtl_core.weighting.pcgrad import PCGradWeighting, project_conflicting
-from mtl_core.weighting.uncertainty import UncertaintyWeighting
+from mtl_core.training.trainer import Trainer
+from mtl_core.training.weighting.dwa import DynamicWeightAverage
+from mtl_core.training.weighting.gradnorm import GradNormWeighting
+from mtl_core.training.weighting.pcgrad import PCGradWeighting, project_conflicting
+from mtl_core.training.weighting.uncertainty import UncertaintyWeighting
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTIVE = ["uncertainty", "gradnorm", "dwa", "pcgrad"]

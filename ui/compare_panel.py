@@ -1,5 +1,5 @@
 """Train page: "Compare with single-task models" - the multi-task model against one single-task model per
-task (``mtl_core.compare``), run in the background, then per-task relative changes and Δm."""
+task (``mtl_core.experiments.compare``), run in the background, then per-task relative changes and Δm."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def comparison_markdown(comparison: dict) -> str:
 
 def _blocker(cfg) -> str | None:
     """Why a comparison cannot run with these settings (the core's message), or None."""
-    from mtl_core.compare import check_comparable
+    from mtl_core.experiments.compare import check_comparable
 
     try:
         validate_config(copy.deepcopy(cfg))
@@ -71,7 +71,7 @@ def _start(cfg) -> str | None:
     with st.spinner("Loading TensorFlow and building the multi-task model…"):
         try:
             frame = state.dataset().frame
-            from mtl_core.compare import ComparisonRun
+            from mtl_core.experiments.compare import ComparisonRun
 
             job = jobs.BackgroundJob("Comparison")
             runner = ComparisonRun(cfg, frame, on_progress=job.report)

@@ -43,8 +43,8 @@ def parse_config_json(data: bytes) -> TrainConfig:
 
 def check_against_data(config: TrainConfig) -> TrainConfig:
     """Raise the core's message unless the config's dataset exists here and its tasks and inputs fit it."""
-    from mtl_core.datasets import load_dataset
-    from mtl_core.prepare import prepare
+    from mtl_core.data.prepare import prepare
+    from mtl_core.data.registry import load_dataset
 
     if config.dataset.startswith(state.UPLOAD_PREFIX):
         if config.dataset not in state.uploads():

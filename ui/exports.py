@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mtl_core.cli import finite
+from mtl_core.cli.main import finite
 from mtl_core.errors import MTLError
 
 if TYPE_CHECKING:
-    from mtl_core.trainer import EpochEvent, TrainResult
+    from mtl_core.training.trainer import EpochEvent, TrainResult
     from ui.state import TrainingSession
 
 HISTORY_COLUMNS = ["epoch", "task", "loss", "val_loss", "weight"]
@@ -67,7 +67,7 @@ def _cached(session: TrainingSession, name: str, make):
 def keras_bytes(session: TrainingSession) -> bytes:
     """The trained model as a standard ``.keras`` file (made on the first download, then kept)."""
     def make() -> bytes:
-        from mtl_core.saving import model_bytes
+        from mtl_core.io.saving import model_bytes
 
         return model_bytes(session.run.result.model, session.run.info)
 
@@ -77,7 +77,7 @@ def keras_bytes(session: TrainingSession) -> bytes:
 def tfjs_zip(session: TrainingSession) -> tuple[bytes | None, str | None]:
     """The TF.js layers model as a zip, or None and the reason it can't be exported."""
     def make() -> tuple[bytes | None, str | None]:
-        from mtl_core.export_tfjs import export_tfjs_zip
+        from mtl_core.io.export_tfjs import export_tfjs_zip
 
         try:
             return export_tfjs_zip(session.run.result.model, session.run.info), None

@@ -28,7 +28,7 @@ def gate_figure(gates: dict[str, np.ndarray]) -> go.Figure:
 def _gates(session: TrainingSession) -> tuple[str, dict[str, np.ndarray]] | str:
     """(rows used, gate weights) computed once per run and kept with it, or the core's message."""
     if "gates" not in session.cache:
-        from mtl_core.architectures.mmoe import gate_weights
+        from mtl_core.models.mmoe import gate_weights
 
         result = session.run.result
         prepared = result.prepared

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mtl_core.tasks import class_label
+from mtl_core.data.tasks import class_label
 
 MAX_DECIMALS = 3
 MAX_STEPS = 1000

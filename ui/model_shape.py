@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from mtl_core.config import TrainConfig
-from mtl_core.prepare import choose_inputs
-from mtl_core.tasks import infer_kind, is_numeric
+from mtl_core.data.prepare import choose_inputs
+from mtl_core.data.tasks import infer_kind, is_numeric
 from ui.diagrams import TaskShape
 
 

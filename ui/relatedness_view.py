@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mtl_core.relatedness_study import MODEL_TITLES, MODELS, TASKS
+from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS, TASKS
 from ui import state
 from ui.charts import NEGATIVE_COLOR, color
 

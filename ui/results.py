@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtl_core.metrics import predicted_classes
+from mtl_core.training.metrics import predicted_classes
 from ui.state import TrainingSession
 
 

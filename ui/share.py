@@ -119,7 +119,7 @@ def _pairs(key: str, text: str) -> dict[str, float]:
 
 def config_from_params(params: Mapping[str, str]) -> TrainConfig:
     """Build and validate a config from link parameters; ConfigError naming the first bad one."""
-    from mtl_core.datasets import get_spec
+    from mtl_core.data.registry import get_spec
 
     if "ds" not in params or not params["ds"].strip():
         raise bad_value("link parameter 'ds'", params.get("ds"), "expected a dataset name")

@@ -19,8 +19,8 @@ from mtl_core.presets import PRESETS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mtl_core.background import BackgroundRun
-    from mtl_core.datasets import Dataset
+    from mtl_core.data.registry import Dataset
+    from mtl_core.jobs.background import BackgroundRun
 
 DEFAULT_PRESET = "heterogeneous"
 # Uploaded datasets are named with this prefix so they never collide with registry names.
@@ -144,7 +144,7 @@ def dataset() -> Dataset:
     cached = _ss().get(_DATASET)
     if cached is not None and cached[0] == key:
         return cached[1]
-    from mtl_core.datasets import load_dataset
+    from mtl_core.data.registry import load_dataset
 
     loaded = load_dataset(cfg.dataset, dict(cfg.dataset_params))
     _ss()[_DATASET] = (key, loaded)
@@ -153,7 +153,7 @@ def dataset() -> Dataset:
 
 def dataset_title(name: str) -> str:
     """A dataset's display title (registry title, or the uploaded file name)."""
-    from mtl_core.datasets import DATASETS
+    from mtl_core.data.registry import DATASETS
 
     if name in DATASETS:
         return DATASETS[name].title

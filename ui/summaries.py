@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mtl_core.tasks import class_label, infer_kind, is_numeric
+from mtl_core.data.tasks import class_label, infer_kind, is_numeric
 
 MAX_CLASSES_SHOWN = 8
 

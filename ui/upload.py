@@ -19,14 +19,14 @@ _log = logging.getLogger(__name__)
 
 def limit_mb() -> int:
     """The upload limit in MB (the core's limit; ``server.maxUploadSize`` is the same)."""
-    from mtl_core.csv_loader import MAX_CSV_BYTES
+    from mtl_core.data.csv_loader import MAX_CSV_BYTES
 
     return MAX_CSV_BYTES // (1024 * 1024)
 
 
 def read_upload(data: bytes, file_name: str):
     """Parse uploaded bytes with the core's loader; any failure is a DataError with a message for the page."""
-    from mtl_core.csv_loader import load_csv
+    from mtl_core.data.csv_loader import load_csv
 
     try:
         return load_csv(data, file_name)

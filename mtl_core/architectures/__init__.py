@@ -1,1 +1,0 @@
-"""Network architectures; each module exposes a builder ``build(config, prepared) -> keras.Model``."""

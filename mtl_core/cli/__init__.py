@@ -1,0 +1,1 @@
+"""The command line, ``mtl`` or ``python -m mtl_core``: one module per subcommand."""

@@ -1,0 +1,1 @@
+"""Synthetic datasets whose properties (such as task relatedness) the user controls."""

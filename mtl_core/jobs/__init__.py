@@ -1,0 +1,1 @@
+"""Long work (training, comparisons, studies) as jobs with start, stop, progress, events and a result."""

@@ -1,0 +1,1 @@
+"""The compiled trainer, its losses and metrics, and the loss-weighting strategies."""

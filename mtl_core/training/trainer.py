@@ -1,0 +1,408 @@
+"""The fast trainer: whole chunks of epochs run inside one compiled ``tf.function``.
+
+``keras.Model.fit`` spends tens of milliseconds per epoch on fixed overhead, which dominates on small
+tabular data. Here each call of the compiled function runs as many epochs as fit in about
+``chunk_seconds``; per-epoch figures come back as stacked tensors and are emitted as events afterwards.
+Loss weights and the stop flag are ``tf.Variable`` objects read at every epoch boundary, so both take
+effect at the next epoch even in the middle of a chunk.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mtl_core._tf import keras, tf
+from mtl_core.config import TrainConfig, check_weight, validate_config
+from mtl_core.data.prepare import Prepared, prepare
+from mtl_core.data.tasks import Task
+from mtl_core.errors import bad_value
+from mtl_core.models.blocks import shared_layers
+from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
+from mtl_core.training.metrics import task_metrics
+
+RUNNING, STOP_REQUESTED, DIVERGED, EARLY_STOPPED = 0, 1, 2, 3
+CONFLICT_SAMPLE_ROWS = 1024
+
+
+@dataclass
+class EpochEvent:
+    """What one epoch produced; ``val_*`` are empty when there is no validation split."""
+
+    epoch: int
+    loss: dict[str, float]
+    val_loss: dict[str, float]
+    val_metrics: dict[str, dict[str, float]]
+    weights: dict[str, float]
+    total_loss: float
+    elapsed: float
+    conflict: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON form used in histories."""
+        data = {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss,
+                "val_metrics": self.val_metrics, "weights": self.weights, "total_loss": self.total_loss,
+                "elapsed": self.elapsed}
+        if self.conflict:
+            data["conflict"] = self.conflict
+        return data
+
+
+@dataclass
+class TrainResult:
+    """The outcome of a run: the trained model, its history and test metrics."""
+
+    config: TrainConfig
+    prepared: Prepared
+    model: keras.Model
+    history: list[EpochEvent]
+    stopped_reason: str
+    message: str
+    test_metrics: dict[str, dict[str, float]]
+    seconds: float
+
+    @property
+    def epochs_run(self) -> int:
+        """Number of epochs whose weights were applied."""
+        return len(self.history)
+
+    def to_dict(self) -> dict:
+        """The CLI's ``--json`` object."""
+        return {"config": self.config.to_dict(), "epochs_run": self.epochs_run,
+                "stopped_reason": self.stopped_reason, "message": self.message,
+                "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics}
+
+
+def conflict_pairs(tasks: list[str]) -> list[tuple[str, str]]:
+    """Every unordered pair of tasks, in a fixed order."""
+    return [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1:]]
+
+
+def pair_key(a: str, b: str) -> str:
+    """The history key of a task pair."""
+    return f"{a} | {b}"
+
+
+class Trainer:
+    """Trains one multi-task model; thread-safe ``stop`` and ``set_loss_weights``; emits one event per epoch."""
+
+    def __init__(self, config: TrainConfig, frame: pd.DataFrame,
+                 on_epoch: Callable[[EpochEvent], None] | None = None, *, chunk_seconds: float = 0.1) -> None:
+        self.config = validate_config(copy.deepcopy(config))
+        self.prepared = prepare(frame, self.config)
+        self.tasks: list[Task] = self.prepared.tasks
+        self.on_epoch = on_epoch
+        self.chunk_seconds = chunk_seconds
+        self.history: list[EpochEvent] = []
+        self._lock = threading.Lock()
+        build = ARCHITECTURES[self.config.arch].load()
+        self.model: keras.Model = build(self.config, self.prepared)
+        names = [t.name for t in self.tasks]
+        strategy_cls = WEIGHTINGS[self.config.weighting].load()
+        self.strategy = strategy_cls(len(names), list(self.config.weights_for(names).values()),
+                                     self.config.weighting_params, self.config.seed)
+        self._shared = [v for layer in shared_layers(self.model) for v in layer.trainable_variables]
+        kernels = [layer.kernel for layer in shared_layers(self.model) if hasattr(layer, "kernel")]
+        self.strategy.build(self._shared, kernels[-1] if kernels else None)
+        self._variables = list(self.model.trainable_variables) + list(self.strategy.variables)
+        self._optimizer = _make_optimizer(self.config)
+        self._optimizer.build(self._variables)
+        self._stop = tf.Variable(False, trainable=False)
+        self._stop_event = threading.Event()
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        state = self.model.variables
+        self._backup = [tf.Variable(v, trainable=False) for v in state]
+        self._best = [tf.Variable(v, trainable=False) for v in state]
+        self._best_val = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
+        self._wait = tf.Variable(0, dtype=tf.int32, trainable=False)
+        self._best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._data = self._tensors()
+        self._chunk = tf.function(self._run_chunk)
+
+    # ---- control from other threads -------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the run to stop at the next epoch boundary; ``run`` then returns what it has."""
+        self._stop_event.set()
+        self._stop.assign(True)
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._stop_event.is_set()
+
+    def set_loss_weights(self, weights: dict[str, float]) -> None:
+        """Change the loss weights (fixed weighting); they apply from the next epoch."""
+        names = [t.name for t in self.tasks]
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise bad_value("loss_weight", unknown[0], f"not a task; tasks are {names}")
+        current = dict(zip(names, self.strategy.user_weights.numpy().tolist()))
+        current.update({t: check_weight(t, w) for t, w in weights.items()})
+        if all(w == 0 for w in current.values()):
+            raise bad_value("loss_weights", current, "at least one loss weight must be above 0")
+        self.strategy.user_weights.assign([current[n] for n in names])
+
+    # ---- compiled loop ---------------------------------------------------------------------------
+    def _tensors(self) -> dict:
+        p = self.prepared
+        data = {}
+        for split in ("train", "val"):
+            data[f"x_{split}"] = tf.constant(p.x[split])
+            data[f"y_{split}"] = [tf.constant(p.y[split][t.name]) for t in self.tasks]
+        sample = min(p.size("train"), CONFLICT_SAMPLE_ROWS)
+        data["x_probe"] = data["x_train"][:sample]
+        data["y_probe"] = [y[:sample] for y in data["y_train"]]
+        return data
+
+    def _task_losses(self, outputs: dict, ys: list) -> tf.Tensor:
+        losses = []
+        for task, y in zip(self.tasks, ys):
+            out = outputs[task.output]
+            if task.kind == "multiclass":
+                loss = keras.losses.sparse_categorical_crossentropy(y, out)
+            elif task.kind == "binary":
+                loss = keras.losses.binary_crossentropy(tf.cast(y, tf.float32)[:, None], out)
+            else:
+                z_true = (y - task.mean) / task.std
+                z_pred = (out[:, 0] - task.mean) / task.std
+                if self.config.regression_loss == "huber":
+                    loss = keras.losses.huber(z_true[:, None], z_pred[:, None])
+                else:
+                    loss = tf.square(z_true - z_pred)
+            losses.append(tf.reduce_mean(loss))
+        return tf.stack(losses)
+
+    def _reg_loss(self) -> tf.Tensor:
+        losses = self.model.losses
+        return tf.add_n(losses) if losses else tf.constant(0.0)
+
+    def _train_step(self, xb: tf.Tensor, ybs: list) -> tf.Tensor:
+        with tf.GradientTape(persistent=self.strategy.needs_task_gradients) as tape:
+            outputs = self.model(xb, training=True)
+            losses = self._task_losses(outputs, ybs)
+            reg = self._reg_loss()
+            objective = self.strategy.objective(losses, reg)
+            # Unstacked on the tape: a slice taken after the tape closes has no gradient.
+            per_task = tf.unstack(losses)
+        grads = self.strategy.gradients(tape, objective, per_task, reg, self._variables, self._shared)
+        del tape
+        self._optimizer.apply_gradients(zip(grads, self._variables))
+        return losses
+
+    def _metrics(self, outputs: dict, ys: list) -> tf.Tensor:
+        values = []
+        for task, y in zip(self.tasks, ys):
+            out = outputs[task.output]
+            if task.is_classification:
+                if task.kind == "binary":
+                    pred = tf.cast(out[:, 0] > 0.5, tf.int32)
+                else:
+                    pred = tf.cast(tf.argmax(out, axis=1), tf.int32)
+                values.append(tf.reduce_mean(tf.cast(tf.equal(pred, y), tf.float32)))
+                cm = tf.cast(tf.math.confusion_matrix(y, pred, num_classes=len(task.classes)), tf.float32)
+                tp = tf.linalg.diag_part(cm)
+                denom = tf.reduce_sum(cm, 0) + tf.reduce_sum(cm, 1)
+                present = denom > 0
+                f1 = tf.where(present, 2 * tp / tf.maximum(denom, 1e-12), 0.0)
+                values.append(tf.reduce_sum(f1) / tf.maximum(tf.reduce_sum(tf.cast(present, tf.float32)), 1.0))
+            else:
+                err = out[:, 0] - y
+                values.append(tf.reduce_mean(tf.abs(err)))
+                values.append(tf.sqrt(tf.reduce_mean(tf.square(err))))
+                ss_tot = tf.reduce_sum(tf.square(y - tf.reduce_mean(y)))
+                values.append(1.0 - tf.reduce_sum(tf.square(err)) / tf.maximum(ss_tot, 1e-12))
+        return tf.stack(values)
+
+    def _conflict(self) -> tf.Tensor:
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self._task_losses(self.model(self._data["x_probe"], training=False), self._data["y_probe"])
+            per_task = tf.unstack(losses)
+        flat = []
+        for i in range(len(self.tasks)):
+            grads = tape.gradient(per_task[i], self._shared)
+            flat.append(tf.concat([tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
+                                   for g, v in zip(grads, self._shared)], 0))
+        del tape
+        cos = []
+        for i in range(len(self.tasks)):
+            for j in range(i + 1, len(self.tasks)):
+                norm = tf.norm(flat[i]) * tf.norm(flat[j])
+                cos.append(tf.reduce_sum(flat[i] * flat[j]) / tf.maximum(norm, 1e-12))
+        return tf.stack(cos)
+
+    def _run_chunk(self, n_epochs: tf.Tensor):
+        cfg = self.config
+        n_tasks = len(self.tasks)
+        n_metrics = sum(len(t.metrics) for t in self.tasks)
+        n_pairs = n_tasks * (n_tasks - 1) // 2
+        monitor = cfg.conflict_every > 0 and n_pairs > 0 and bool(self._shared)
+        has_val = self.prepared.size("val") > 0
+        n_train = self.prepared.size("train")
+        n_batches = math.ceil(n_train / cfg.batch_size)
+        x_train, y_train = self._data["x_train"], self._data["y_train"]
+        def array(width: int) -> tf.TensorArray:
+            return tf.TensorArray(tf.float32, size=n_epochs, element_shape=[width])
+
+        # Separate names, not a dict: autograph tracks loop variables by name.
+        ta_loss, ta_val, ta_metrics = array(n_tasks), array(n_tasks), array(n_metrics)
+        ta_weights, ta_conflict = array(n_tasks), array(n_pairs)
+        status = tf.constant(RUNNING)
+        done = tf.constant(0)
+        for i in tf.range(n_epochs):
+            if self._stop:
+                status = tf.constant(STOP_REQUESTED)
+                break
+            self._epoch.assign_add(1)
+            for var, backup in zip(self.model.variables, self._backup):
+                backup.assign(var)
+            self.strategy.begin_epoch(self._epoch)
+            weights = self.strategy.weights()
+            noise = tf.random.stateless_uniform([n_train], seed=tf.stack([tf.cast(cfg.seed, tf.int64),
+                                                                           self._epoch]))
+            order = tf.argsort(noise)
+            sums = tf.zeros([n_tasks])
+            for b in tf.range(n_batches):
+                idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                sums += self._train_step(tf.gather(x_train, idx), [tf.gather(y, idx) for y in y_train])
+            train_loss = sums / n_batches
+            if has_val:
+                val_out = self.model(self._data["x_val"], training=False)
+                val_loss = self._task_losses(val_out, self._data["y_val"])
+                metrics = self._metrics(val_out, self._data["y_val"])
+            else:
+                val_loss = tf.zeros([n_tasks])
+                metrics = tf.zeros([n_metrics])
+            finite = tf.reduce_all(tf.math.is_finite(train_loss)) & tf.reduce_all(tf.math.is_finite(val_loss))
+            for var in self.model.trainable_variables:
+                finite = finite & tf.reduce_all(tf.math.is_finite(var))
+            if not finite:
+                for var, backup in zip(self.model.variables, self._backup):
+                    var.assign(backup)
+                self._epoch.assign_add(-1)
+                ta_loss = ta_loss.write(i, train_loss)
+                status = tf.constant(DIVERGED)
+                break
+            self.strategy.end_epoch(self._epoch, train_loss)
+            if monitor and self._epoch % cfg.conflict_every == 0:
+                conflict = self._conflict()
+            else:
+                conflict = tf.fill([n_pairs], np.nan)
+            ta_loss = ta_loss.write(i, train_loss)
+            ta_val = ta_val.write(i, val_loss)
+            ta_metrics = ta_metrics.write(i, metrics)
+            ta_weights = ta_weights.write(i, weights)
+            ta_conflict = ta_conflict.write(i, tf.cast(conflict, tf.float32))
+            done += 1
+            if cfg.early_stopping:
+                monitored = tf.reduce_sum(weights * val_loss)
+                if monitored < self._best_val:
+                    self._best_val.assign(monitored)
+                    self._wait.assign(0)
+                    self._best_epoch.assign(self._epoch)
+                    for var, best in zip(self.model.variables, self._best):
+                        best.assign(var)
+                else:
+                    self._wait.assign_add(1)
+                if self._wait >= cfg.patience:
+                    status = tf.constant(EARLY_STOPPED)
+                    break
+        stacked = {"loss": ta_loss.stack(), "val_loss": ta_val.stack(), "metrics": ta_metrics.stack(),
+                   "weights": ta_weights.stack(), "conflict": ta_conflict.stack()}
+        return done, status, stacked
+
+    # ---- driving loop ----------------------------------------------------------------------------
+    def _events(self, done: int, stacked: dict, start: float) -> list[EpochEvent]:
+        names = [t.name for t in self.tasks]
+        pairs = conflict_pairs(names)
+        has_val = self.prepared.size("val") > 0
+        arrays = {k: v.numpy() for k, v in stacked.items()}
+        elapsed = time.perf_counter() - start
+        first = len(self.history) + 1
+        events = []
+        for i in range(done):
+            loss = dict(zip(names, arrays["loss"][i].tolist()))
+            weights = dict(zip(names, arrays["weights"][i].tolist()))
+            val_loss = dict(zip(names, arrays["val_loss"][i].tolist())) if has_val else {}
+            val_metrics: dict[str, dict[str, float]] = {}
+            if has_val:
+                flat = iter(arrays["metrics"][i].tolist())
+                val_metrics = {t.name: {m: next(flat) for m in t.metrics} for t in self.tasks}
+            conflict = {pair_key(a, b): v for (a, b), v in zip(pairs, arrays["conflict"][i].tolist())
+                        if not math.isnan(v)}
+            total = sum(weights[n] * loss[n] for n in names)
+            events.append(EpochEvent(first + i, loss, val_loss, val_metrics, weights, total, elapsed, conflict))
+        return events
+
+    def run(self) -> TrainResult:
+        """Train until done, stopped, diverged or early-stopped; return the model, history and test metrics."""
+        start = time.perf_counter()
+        n_chunk, reason, message, status = 1, "completed", "", RUNNING
+        while len(self.history) < self.config.epochs and status == RUNNING:
+            remaining = self.config.epochs - len(self.history)
+            t0 = time.perf_counter()
+            done, status_t, stacked = self._chunk(tf.constant(min(n_chunk, remaining), tf.int32))
+            done, status = int(done), int(status_t)
+            events = self._events(done, stacked, start)
+            with self._lock:
+                self.history.extend(events)
+            if self.on_epoch is not None:
+                for event in events:
+                    self.on_epoch(event)
+            if status == DIVERGED:
+                bad = stacked["loss"].numpy()[done]
+                tasks = [t.name for t, v in zip(self.tasks, bad) if not math.isfinite(v)] or ["(weights)"]
+                reason = "diverged"
+                message = (f"Training diverged in epoch {len(self.history) + 1}: the loss of "
+                           f"{', '.join(tasks)} became NaN or infinite. The weights from epoch "
+                           f"{len(self.history)} are kept. Try a lower learning rate (lr={self.config.lr:g}), "
+                           f"a smaller batch, or the adam optimizer.")
+            elif status == STOP_REQUESTED:
+                reason, message = "stopped", f"Stopped by request after epoch {len(self.history)}."
+            elif status == EARLY_STOPPED:
+                message = (f"Early stopping after epoch {len(self.history)}: no better validation loss for "
+                           f"{self.config.patience} epochs; restored the weights of epoch "
+                           f"{int(self._best_epoch.numpy())}.")
+            per_epoch = (time.perf_counter() - t0) / max(done, 1)
+            n_chunk = int(max(1, min(10_000, self.chunk_seconds / max(per_epoch, 1e-6))))
+        if self.config.early_stopping and int(self._best_epoch.numpy()) > 0 and reason != "diverged":
+            for var, best in zip(self.model.variables, self._best):
+                var.assign(best)
+        if not message:
+            message = f"Completed {len(self.history)} epochs."
+        seconds = time.perf_counter() - start
+        return TrainResult(self.config, self.prepared, self.model, list(self.history), reason, message,
+                           self.test_metrics(), seconds)
+
+    def test_metrics(self) -> dict[str, dict[str, float]]:
+        """Metrics of the current weights on the test split (original units)."""
+        return evaluate(self.model, self.prepared, "test")
+
+
+def evaluate(model: keras.Model, prepared: Prepared, split: str) -> dict[str, dict[str, float]]:
+    """Metrics of a model on one split of prepared data; empty when the split is empty."""
+    if prepared.size(split) == 0:
+        return {}
+    outputs = model(prepared.x[split], training=False)
+    return {t.name: task_metrics(t, prepared.y[split][t.name], np.asarray(outputs[t.output]))
+            for t in prepared.tasks}
+
+
+def _make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=config.lr)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=config.lr)
+    return keras.optimizers.Adam(learning_rate=config.lr)
+
+
+def train(config: TrainConfig, frame: pd.DataFrame,
+          on_epoch: Callable[[EpochEvent], None] | None = None) -> TrainResult:
+    """Train a model in one call."""
+    return Trainer(config, frame, on_epoch).run()
