@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mtl_core.cli.main import finite
 from mtl_core.errors import MTLError
+from mtl_core.io.strict_json import finite
 
 if TYPE_CHECKING:
     from mtl_core.training.trainer import EpochEvent, TrainResult

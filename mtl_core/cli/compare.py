@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from mtl_core.cli.main import ProgressBar, add_data_arguments, add_model_arguments, config_from_args, finite
+from mtl_core.cli.common import ProgressBar, finite
+from mtl_core.cli.options import add_data_arguments, add_model_arguments, config_from_args
 from mtl_core.config import parse_sizes, validate_config
 from mtl_core.errors import bad_value
 
