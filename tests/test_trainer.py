@@ -135,7 +135,7 @@ def test_early_stopping_restores_the_best_epoch(iris_frame, hetero_config):
     result = trainer.run()
     assert result.stopped_reason == "completed"
     assert result.epochs_run < 3000 and "Early stopping" in result.message
-    best = int(trainer._best_epoch.numpy())
+    best = trainer.best_epoch
     assert best == result.epochs_run - 5
     monitored = [sum(e.weights[t] * e.val_loss[t] for t in e.val_loss) for e in result.history]
     assert int(np.argmin(monitored)) + 1 == best

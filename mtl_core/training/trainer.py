@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,33 +26,19 @@ from mtl_core.data.tasks import Task
 from mtl_core.errors import bad_value
 from mtl_core.models.blocks import shared_layers
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
+from mtl_core.training.conflict import CONFLICT_SAMPLE_ROWS, gradient_conflict
+from mtl_core.training.events import EpochEvent, build_events, conflict_pairs, pair_key
+from mtl_core.training.graph_metrics import graph_metrics
+from mtl_core.training.losses import task_losses
 from mtl_core.training.metrics import task_metrics
+from mtl_core.training.optimizers import make_optimizer
+from mtl_core.training.snapshots import EarlyStopping, WeightSnapshot
+
+__all__ = ["EpochEvent", "TrainResult", "Trainer", "conflict_pairs", "evaluate", "pair_key", "train"]
 
 RUNNING, STOP_REQUESTED, DIVERGED, EARLY_STOPPED = 0, 1, 2, 3
-CONFLICT_SAMPLE_ROWS = 1024
-
-
-@dataclass
-class EpochEvent:
-    """What one epoch produced; ``val_*`` are empty when there is no validation split."""
-
-    epoch: int
-    loss: dict[str, float]
-    val_loss: dict[str, float]
-    val_metrics: dict[str, dict[str, float]]
-    weights: dict[str, float]
-    total_loss: float
-    elapsed: float
-    conflict: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """The JSON form used in histories."""
-        data = {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss,
-                "val_metrics": self.val_metrics, "weights": self.weights, "total_loss": self.total_loss,
-                "elapsed": self.elapsed}
-        if self.conflict:
-            data["conflict"] = self.conflict
-        return data
+#: Bounds of a chunk's epoch count: one epoch at least, and not so many that stop or events lag.
+MAX_CHUNK_EPOCHS = 10_000
 
 
 @dataclass
@@ -80,16 +66,6 @@ class TrainResult:
                 "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics}
 
 
-def conflict_pairs(tasks: list[str]) -> list[tuple[str, str]]:
-    """Every unordered pair of tasks, in a fixed order."""
-    return [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1:]]
-
-
-def pair_key(a: str, b: str) -> str:
-    """The history key of a task pair."""
-    return f"{a} | {b}"
-
-
 class Trainer:
     """Trains one multi-task model; thread-safe ``stop`` and ``set_loss_weights``; emits one event per epoch."""
 
@@ -112,17 +88,14 @@ class Trainer:
         kernels = [layer.kernel for layer in shared_layers(self.model) if hasattr(layer, "kernel")]
         self.strategy.build(self._shared, kernels[-1] if kernels else None)
         self._variables = list(self.model.trainable_variables) + list(self.strategy.variables)
-        self._optimizer = _make_optimizer(self.config)
+        self._optimizer = make_optimizer(self.config)
         self._optimizer.build(self._variables)
         self._stop = tf.Variable(False, trainable=False)
         self._stop_event = threading.Event()
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        state = self.model.variables
-        self._backup = [tf.Variable(v, trainable=False) for v in state]
-        self._best = [tf.Variable(v, trainable=False) for v in state]
-        self._best_val = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
-        self._wait = tf.Variable(0, dtype=tf.int32, trainable=False)
-        self._best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # Rollback point before every epoch (divergence), and early stopping's best weights.
+        self._backup = WeightSnapshot(self.model.variables)
+        self._early = EarlyStopping(self.model.variables, self.config.patience)
         self._data = self._tensors()
         self._chunk = tf.function(self._run_chunk)
 
@@ -136,6 +109,11 @@ class Trainer:
     def stop_requested(self) -> bool:
         """True once ``stop`` was called."""
         return self._stop_event.is_set()
+
+    @property
+    def best_epoch(self) -> int:
+        """With early stopping, the epoch whose weights are kept (0 before any, and without early stopping)."""
+        return self._early.epoch if self.config.early_stopping else 0
 
     def set_loss_weights(self, weights: dict[str, float]) -> None:
         """Change the loss weights (fixed weighting); they apply from the next epoch."""
@@ -162,22 +140,7 @@ class Trainer:
         return data
 
     def _task_losses(self, outputs: dict, ys: list) -> tf.Tensor:
-        losses = []
-        for task, y in zip(self.tasks, ys):
-            out = outputs[task.output]
-            if task.kind == "multiclass":
-                loss = keras.losses.sparse_categorical_crossentropy(y, out)
-            elif task.kind == "binary":
-                loss = keras.losses.binary_crossentropy(tf.cast(y, tf.float32)[:, None], out)
-            else:
-                z_true = (y - task.mean) / task.std
-                z_pred = (out[:, 0] - task.mean) / task.std
-                if self.config.regression_loss == "huber":
-                    loss = keras.losses.huber(z_true[:, None], z_pred[:, None])
-                else:
-                    loss = tf.square(z_true - z_pred)
-            losses.append(tf.reduce_mean(loss))
-        return tf.stack(losses)
+        return task_losses(self.tasks, outputs, ys, self.config.regression_loss)
 
     def _reg_loss(self) -> tf.Tensor:
         losses = self.model.losses
@@ -196,46 +159,12 @@ class Trainer:
         self._optimizer.apply_gradients(zip(grads, self._variables))
         return losses
 
-    def _metrics(self, outputs: dict, ys: list) -> tf.Tensor:
-        values = []
-        for task, y in zip(self.tasks, ys):
-            out = outputs[task.output]
-            if task.is_classification:
-                if task.kind == "binary":
-                    pred = tf.cast(out[:, 0] > 0.5, tf.int32)
-                else:
-                    pred = tf.cast(tf.argmax(out, axis=1), tf.int32)
-                values.append(tf.reduce_mean(tf.cast(tf.equal(pred, y), tf.float32)))
-                cm = tf.cast(tf.math.confusion_matrix(y, pred, num_classes=len(task.classes)), tf.float32)
-                tp = tf.linalg.diag_part(cm)
-                denom = tf.reduce_sum(cm, 0) + tf.reduce_sum(cm, 1)
-                present = denom > 0
-                f1 = tf.where(present, 2 * tp / tf.maximum(denom, 1e-12), 0.0)
-                values.append(tf.reduce_sum(f1) / tf.maximum(tf.reduce_sum(tf.cast(present, tf.float32)), 1.0))
-            else:
-                err = out[:, 0] - y
-                values.append(tf.reduce_mean(tf.abs(err)))
-                values.append(tf.sqrt(tf.reduce_mean(tf.square(err))))
-                ss_tot = tf.reduce_sum(tf.square(y - tf.reduce_mean(y)))
-                values.append(1.0 - tf.reduce_sum(tf.square(err)) / tf.maximum(ss_tot, 1e-12))
-        return tf.stack(values)
-
     def _conflict(self) -> tf.Tensor:
-        with tf.GradientTape(persistent=True) as tape:
-            losses = self._task_losses(self.model(self._data["x_probe"], training=False), self._data["y_probe"])
-            per_task = tf.unstack(losses)
-        flat = []
-        for i in range(len(self.tasks)):
-            grads = tape.gradient(per_task[i], self._shared)
-            flat.append(tf.concat([tf.reshape(g if g is not None else tf.zeros_like(v), [-1])
-                                   for g, v in zip(grads, self._shared)], 0))
-        del tape
-        cos = []
-        for i in range(len(self.tasks)):
-            for j in range(i + 1, len(self.tasks)):
-                norm = tf.norm(flat[i]) * tf.norm(flat[j])
-                cos.append(tf.reduce_sum(flat[i] * flat[j]) / tf.maximum(norm, 1e-12))
-        return tf.stack(cos)
+        def losses() -> tf.Tensor:
+            outputs = self.model(self._data["x_probe"], training=False)
+            return self._task_losses(outputs, self._data["y_probe"])
+
+        return gradient_conflict(losses, self._shared)
 
     def _run_chunk(self, n_epochs: tf.Tensor):
         cfg = self.config
@@ -260,8 +189,7 @@ class Trainer:
                 status = tf.constant(STOP_REQUESTED)
                 break
             self._epoch.assign_add(1)
-            for var, backup in zip(self.model.variables, self._backup):
-                backup.assign(var)
+            self._backup.take()
             self.strategy.begin_epoch(self._epoch)
             weights = self.strategy.weights()
             noise = tf.random.stateless_uniform([n_train], seed=tf.stack([tf.cast(cfg.seed, tf.int64),
@@ -275,7 +203,7 @@ class Trainer:
             if has_val:
                 val_out = self.model(self._data["x_val"], training=False)
                 val_loss = self._task_losses(val_out, self._data["y_val"])
-                metrics = self._metrics(val_out, self._data["y_val"])
+                metrics = graph_metrics(self.tasks, val_out, self._data["y_val"])
             else:
                 val_loss = tf.zeros([n_tasks])
                 metrics = tf.zeros([n_metrics])
@@ -283,8 +211,7 @@ class Trainer:
             for var in self.model.trainable_variables:
                 finite = finite & tf.reduce_all(tf.math.is_finite(var))
             if not finite:
-                for var, backup in zip(self.model.variables, self._backup):
-                    var.assign(backup)
+                self._backup.restore()
                 self._epoch.assign_add(-1)
                 ta_loss = ta_loss.write(i, train_loss)
                 status = tf.constant(DIVERGED)
@@ -300,45 +227,18 @@ class Trainer:
             ta_weights = ta_weights.write(i, weights)
             ta_conflict = ta_conflict.write(i, tf.cast(conflict, tf.float32))
             done += 1
-            if cfg.early_stopping:
-                monitored = tf.reduce_sum(weights * val_loss)
-                if monitored < self._best_val:
-                    self._best_val.assign(monitored)
-                    self._wait.assign(0)
-                    self._best_epoch.assign(self._epoch)
-                    for var, best in zip(self.model.variables, self._best):
-                        best.assign(var)
-                else:
-                    self._wait.assign_add(1)
-                if self._wait >= cfg.patience:
-                    status = tf.constant(EARLY_STOPPED)
-                    break
+            if cfg.early_stopping and self._early.update(tf.reduce_sum(weights * val_loss), self._epoch):
+                status = tf.constant(EARLY_STOPPED)
+                break
         stacked = {"loss": ta_loss.stack(), "val_loss": ta_val.stack(), "metrics": ta_metrics.stack(),
                    "weights": ta_weights.stack(), "conflict": ta_conflict.stack()}
         return done, status, stacked
 
     # ---- driving loop ----------------------------------------------------------------------------
     def _events(self, done: int, stacked: dict, start: float) -> list[EpochEvent]:
-        names = [t.name for t in self.tasks]
-        pairs = conflict_pairs(names)
-        has_val = self.prepared.size("val") > 0
         arrays = {k: v.numpy() for k, v in stacked.items()}
-        elapsed = time.perf_counter() - start
-        first = len(self.history) + 1
-        events = []
-        for i in range(done):
-            loss = dict(zip(names, arrays["loss"][i].tolist()))
-            weights = dict(zip(names, arrays["weights"][i].tolist()))
-            val_loss = dict(zip(names, arrays["val_loss"][i].tolist())) if has_val else {}
-            val_metrics: dict[str, dict[str, float]] = {}
-            if has_val:
-                flat = iter(arrays["metrics"][i].tolist())
-                val_metrics = {t.name: {m: next(flat) for m in t.metrics} for t in self.tasks}
-            conflict = {pair_key(a, b): v for (a, b), v in zip(pairs, arrays["conflict"][i].tolist())
-                        if not math.isnan(v)}
-            total = sum(weights[n] * loss[n] for n in names)
-            events.append(EpochEvent(first + i, loss, val_loss, val_metrics, weights, total, elapsed, conflict))
-        return events
+        return build_events(self.tasks, arrays, done, len(self.history) + 1, time.perf_counter() - start,
+                            self.prepared.size("val") > 0)
 
     def run(self) -> TrainResult:
         """Train until done, stopped, diverged or early-stopped; return the model, history and test metrics."""
@@ -368,12 +268,10 @@ class Trainer:
             elif status == EARLY_STOPPED:
                 message = (f"Early stopping after epoch {len(self.history)}: no better validation loss for "
                            f"{self.config.patience} epochs; restored the weights of epoch "
-                           f"{int(self._best_epoch.numpy())}.")
-            per_epoch = (time.perf_counter() - t0) / max(done, 1)
-            n_chunk = int(max(1, min(10_000, self.chunk_seconds / max(per_epoch, 1e-6))))
-        if self.config.early_stopping and int(self._best_epoch.numpy()) > 0 and reason != "diverged":
-            for var, best in zip(self.model.variables, self._best):
-                var.assign(best)
+                           f"{self._early.epoch}.")
+            n_chunk = next_chunk_size((time.perf_counter() - t0) / max(done, 1), self.chunk_seconds)
+        if self.config.early_stopping and self._early.epoch > 0 and reason != "diverged":
+            self._early.best.restore()
         if not message:
             message = f"Completed {len(self.history)} epochs."
         seconds = time.perf_counter() - start
@@ -394,12 +292,9 @@ def evaluate(model: keras.Model, prepared: Prepared, split: str) -> dict[str, di
             for t in prepared.tasks}
 
 
-def _make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=config.lr)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=config.lr)
-    return keras.optimizers.Adam(learning_rate=config.lr)
+def next_chunk_size(seconds_per_epoch: float, chunk_seconds: float) -> int:
+    """How many epochs the next compiled call should run so that it lasts about ``chunk_seconds``."""
+    return int(max(1, min(MAX_CHUNK_EPOCHS, chunk_seconds / max(seconds_per_epoch, 1e-6))))
 
 
 def train(config: TrainConfig, frame: pd.DataFrame,

@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
 from mtl_core.errors import bad_value
+from mtl_core.registries import WEIGHTINGS, ParamSpec, resolve_weighting_params
 
 
-@dataclass(frozen=True)
-class Param:
-    """A numeric parameter of a strategy: its default and the range it must lie in."""
-
-    default: float
-    low: float
-    high: float
-    low_open: bool = False
-    description: str = ""
-
-
-def resolve_params(strategy: str, params: dict[str, float], spec: dict[str, Param]) -> dict[str, float]:
-    """The spec's defaults overridden by ``params``; ConfigError naming the parameter if unknown or out of range."""
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        valid = ", ".join(spec) if spec else "none"
-        raise bad_value(f"weighting_params[{unknown[0]!r}]", params[unknown[0]],
-                        f"not a parameter of weighting {strategy!r} (valid: {valid})")
-    values = {name: p.default for name, p in spec.items()}
-    for name, value in params.items():
-        p = spec[name]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and p.low <= value <= p.high
-        if ok and p.low_open and value == p.low:
-            ok = False
-        if not ok:
-            bound = ">" if p.low_open else ">="
-            raise bad_value(f"weighting_params[{name!r}]", value,
-                            f"expected a number {bound} {p.low:g} and <= {p.high:g} for weighting {strategy!r}")
-        values[name] = float(value)
-    return values
+def resolve_params(strategy: str, params: dict[str, float]) -> dict[str, float]:
+    """The registry's defaults for ``strategy`` overridden by ``params``; ConfigError naming a bad parameter."""
+    return resolve_weighting_params(strategy, params)
 
 
 class WeightingStrategy:
@@ -50,16 +22,25 @@ class WeightingStrategy:
 
     #: Set when ``gradients`` needs a persistent tape (it takes one gradient per task).
     needs_task_gradients: bool = False
-    #: Set when the user's loss-weight sliders drive the weights (only ``fixed``).
-    uses_user_weights: bool = False
-    #: The numeric parameters the strategy accepts in ``config.weighting_params`` (for validation and the UI).
-    PARAMS: dict[str, Param] = {}
+    #: The strategy's name in ``mtl_core.registries.WEIGHTINGS``, whose entry declares its parameters.
+    name: str = ""
 
     def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
         self.n_tasks = n_tasks
-        self.params = dict(params)
+        # Defaults and ranges come from the registry entry, so they are declared once (and read without TF).
+        self.params = resolve_params(self.name, params)
         self.seed = seed
         self.user_weights = tf.Variable(user_weights, dtype=tf.float32, trainable=False, name="user_weights")
+
+    @property
+    def uses_user_weights(self) -> bool:
+        """Whether the user's loss-weight sliders drive the weights (only ``fixed``; see the registry)."""
+        return WEIGHTINGS[self.name].uses_user_weights
+
+    @classmethod
+    def param_specs(cls) -> dict[str, ParamSpec]:
+        """The numeric parameters the strategy accepts in ``config.weighting_params``."""
+        return WEIGHTINGS[cls.name].param_specs
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Create the strategy's state; called once before training."""

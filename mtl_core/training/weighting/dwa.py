@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mtl_core.training.weighting.base import Param, WeightingStrategy, resolve_params
+from mtl_core.training.weighting.base import WeightingStrategy
 
 
 class DynamicWeightAverage(WeightingStrategy):
@@ -16,11 +16,10 @@ class DynamicWeightAverage(WeightingStrategy):
     at epoch boundaries and always sum to ``T``.
     """
 
-    PARAMS = {"temperature": Param(2.0, 0.0, 1e3, low_open=True,
-                                   description="tau: higher values flatten the weights towards 1")}
+    name = "dwa"
 
     def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
-        super().__init__(n_tasks, user_weights, resolve_params("dwa", params, self.PARAMS), seed)
+        super().__init__(n_tasks, user_weights, params, seed)
         self.temperature = self.params["temperature"]
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:

@@ -10,7 +10,7 @@ from mtl_core.training.weighting.base import WeightingStrategy
 class FixedWeighting(WeightingStrategy):
     """Weights set by hand (the classic weighted sum of task losses); changes apply from the next epoch."""
 
-    uses_user_weights = True
+    name = "fixed"
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Hold the weights of the current epoch apart from the slider values."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mtl_core.training.weighting.base import Param, WeightingStrategy, dense_gradients, require_shared, resolve_params
+from mtl_core.training.weighting.base import WeightingStrategy, dense_gradients, require_shared
 
 MIN_WEIGHT = 1e-3
 ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
@@ -23,14 +23,11 @@ class GradNormWeighting(WeightingStrategy):
     datasets, so no single default ``lr`` would suit them.
     """
 
+    name = "gradnorm"
     needs_task_gradients = True
-    PARAMS = {
-        "alpha": Param(1.5, 0.0, 10.0, description="asymmetry: how strongly slow tasks are pulled up"),
-        "lr": Param(0.025, 0.0, 10.0, low_open=True, description="learning rate of the weights"),
-    }
 
     def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
-        super().__init__(n_tasks, user_weights, resolve_params("gradnorm", params, self.PARAMS), seed)
+        super().__init__(n_tasks, user_weights, params, seed)
         self.alpha = self.params["alpha"]
         self.lr = self.params["lr"]
 

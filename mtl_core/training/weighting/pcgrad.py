@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mtl_core.training.weighting.base import WeightingStrategy, dense_gradients, require_shared, resolve_params
+from mtl_core.training.weighting.base import WeightingStrategy, dense_gradients, require_shared
 
 
 def pcgrad_coefficients(gram: tf.Tensor, orders: tf.Tensor) -> tf.Tensor:
@@ -48,10 +48,8 @@ class PCGradWeighting(WeightingStrategy):
     seed and a step counter, so runs are reproducible.
     """
 
+    name = "pcgrad"
     needs_task_gradients = True
-
-    def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
-        super().__init__(n_tasks, user_weights, resolve_params("pcgrad", params, self.PARAMS), seed)
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Create the step counter that seeds the random orders; needs a shared layer."""

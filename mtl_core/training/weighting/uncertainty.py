@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mtl_core.training.weighting.base import WeightingStrategy, resolve_params
+from mtl_core.training.weighting.base import WeightingStrategy
 
 
 class UncertaintyWeighting(WeightingStrategy):
@@ -19,8 +19,7 @@ class UncertaintyWeighting(WeightingStrategy):
     stays high (a noisy target) ends with a large ``s_t`` and so a small weight.
     """
 
-    def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
-        super().__init__(n_tasks, user_weights, resolve_params("uncertainty", params, self.PARAMS), seed)
+    name = "uncertainty"
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Create the log-variances, one per task."""

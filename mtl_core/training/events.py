@@ -1,0 +1,64 @@
+"""What one epoch produced (``EpochEvent``), and turning a chunk's stacked per-epoch arrays into events."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mtl_core.data.tasks import Task
+
+
+@dataclass
+class EpochEvent:
+    """What one epoch produced; ``val_*`` are empty when there is no validation split."""
+
+    epoch: int
+    loss: dict[str, float]
+    val_loss: dict[str, float]
+    val_metrics: dict[str, dict[str, float]]
+    weights: dict[str, float]
+    total_loss: float
+    elapsed: float
+    conflict: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON form used in histories."""
+        data = {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss,
+                "val_metrics": self.val_metrics, "weights": self.weights, "total_loss": self.total_loss,
+                "elapsed": self.elapsed}
+        if self.conflict:
+            data["conflict"] = self.conflict
+        return data
+
+
+def conflict_pairs(tasks: list[str]) -> list[tuple[str, str]]:
+    """Every unordered pair of tasks, in a fixed order."""
+    return [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1:]]
+
+
+def pair_key(a: str, b: str) -> str:
+    """The history key of a task pair."""
+    return f"{a} | {b}"
+
+
+def build_events(tasks: list[Task], arrays: dict[str, np.ndarray], done: int, first: int, elapsed: float,
+                 has_val: bool) -> list[EpochEvent]:
+    """One event per epoch of a chunk, numbered from ``first``, from its stacked arrays (see ``Trainer``)."""
+    names = [t.name for t in tasks]
+    pairs = conflict_pairs(names)
+    events = []
+    for i in range(done):
+        loss = dict(zip(names, arrays["loss"][i].tolist()))
+        weights = dict(zip(names, arrays["weights"][i].tolist()))
+        val_loss = dict(zip(names, arrays["val_loss"][i].tolist())) if has_val else {}
+        val_metrics: dict[str, dict[str, float]] = {}
+        if has_val:
+            flat = iter(arrays["metrics"][i].tolist())
+            val_metrics = {t.name: {m: next(flat) for m in t.metrics} for t in tasks}
+        conflict = {pair_key(a, b): v for (a, b), v in zip(pairs, arrays["conflict"][i].tolist())
+                    if not math.isnan(v)}
+        total = sum(weights[n] * loss[n] for n in names)
+        events.append(EpochEvent(first + i, loss, val_loss, val_metrics, weights, total, elapsed, conflict))
+    return events
