@@ -17,8 +17,7 @@ cfg = state.config()
 
 
 def _put_dataset(name: str) -> None:
-    suggested = DATASETS[name].suggested_tasks if name in DATASETS else state.uploads()[name].suggested_tasks
-    state.set_dataset(name, suggested)
+    state.set_dataset(name, state.suggested_tasks(name))
 
 
 options = list(DATASETS) + list(state.uploads())

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 
 from mtl_core.config import TrainConfig
-from mtl_core.errors import ConfigError, DataError, MTLError, bad_value
+from mtl_core.errors import ConfigError, MTLError, bad_value
 from ui import state
+from ui.upload import apply_once, is_open
 
 # A config is a few kilobytes; a bigger "config" is something else.
 MAX_CONFIG_MB = 1
-_SEEN = "config_upload.seen"
-_ERROR = "config_upload.error"
-_LOADED = "config_upload.loaded"
 NEVER_LOADED = ("Model files (.keras) are never loaded: a model file can carry code, and Keras' safe mode has "
                 "been bypassed before. Upload the run's config instead to train the same model again.")
 
@@ -44,52 +43,26 @@ def parse_config_json(data: bytes) -> TrainConfig:
 def check_against_data(config: TrainConfig) -> TrainConfig:
     """Raise the core's message unless the config's dataset exists here and its tasks and inputs fit it."""
     from mtl_core.data.prepare import prepare
-    from mtl_core.data.registry import load_dataset
+    from mtl_core.data.sources import parse_source
 
-    if config.dataset.startswith(state.UPLOAD_PREFIX):
-        if config.dataset not in state.uploads():
-            file_name = config.dataset[len(state.UPLOAD_PREFIX):]
-            raise DataError(f"dataset={config.dataset!r} is invalid: it was a CSV uploaded in another session, "
-                            f"and uploaded data never leaves a session. Upload {file_name} on Data & tasks first, "
-                            "then this config.")
-        frame = state.uploads()[config.dataset].frame
-    else:
-        frame = load_dataset(config.dataset, dict(config.dataset_params)).frame
-    prepare(frame, config)  # the same checks a training run starts with (tasks, kinds, inputs, split)
+    config.dataset = parse_source(config.dataset).name  # an older config's "upload:FILE" is "csv:FILE" now
+    prepare(state.dataset_for(config).frame, config)  # the checks a training run starts with (tasks, inputs, split)
     return config
+
+
+def _use_config(uploaded: Any) -> str:
+    config = check_against_data(parse_config_json(uploaded.getvalue()))
+    state.replace_config(config)
+    return (f"Loaded the config from {uploaded.name}: {state.dataset_title(config.dataset)}, "
+            f"tasks {', '.join(config.task_names)}, seed {config.seed}. Press Train to run it.")
 
 
 def config_upload_section() -> None:
     """An uploader for a run's config JSON; a good file replaces the config, a bad one changes nothing."""
-    scratch = state.scratch()
-    with st.expander("Load a run's config (.json)", icon=":material/file_open:",
-                     expanded=bool(scratch.get(_ERROR) or scratch.get(_LOADED))):
+    with st.expander("Load a run's config (.json)", icon=":material/file_open:", expanded=is_open("config_upload")):
         st.caption("Download a finished run's config on **Train** and load it here (or in a new browser session) "
                    "to train the same run again: same data split, same starting weights, same history.")
         uploaded = st.file_uploader("Config JSON", type=["json"], key="config_upload", max_upload_size=MAX_CONFIG_MB,
                                     label_visibility="collapsed")
         st.caption(NEVER_LOADED)
-        loaded = scratch.pop(_LOADED, None)
-        if loaded:
-            st.success(loaded, icon=":material/check_circle:")
-        if uploaded is None:
-            scratch[_SEEN] = scratch[_ERROR] = None
-            return
-        signature = (uploaded.name, uploaded.size, getattr(uploaded, "file_id", None))
-        if scratch.get(_SEEN) == signature:
-            # Handled on an earlier run (the uploader keeps the file): don't re-apply it over later edits.
-            if scratch.get(_ERROR):
-                st.error(scratch[_ERROR])
-            return
-        scratch[_SEEN] = signature
-        scratch[_ERROR] = None
-        try:
-            config = check_against_data(parse_config_json(uploaded.getvalue()))
-        except MTLError as exc:
-            scratch[_ERROR] = str(exc)
-            st.error(str(exc))
-            return
-        state.replace_config(config)
-        scratch[_LOADED] = (f"Loaded the config from {uploaded.name}: {state.dataset_title(config.dataset)}, "
-                            f"tasks {', '.join(config.task_names)}, seed {config.seed}. Press Train to run it.")
-        st.rerun()
+        apply_once(uploaded, "config_upload", _use_config)

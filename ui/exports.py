@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from mtl_core.data.sources import parse_source
 from mtl_core.errors import MTLError
 from mtl_core.io.strict_json import finite
 
@@ -88,7 +89,8 @@ def tfjs_zip(session: TrainingSession) -> tuple[bytes | None, str | None]:
 
 
 def _stem(session: TrainingSession) -> str:
-    dataset = re.sub(r"[^A-Za-z0-9_-]+", "_", session.run.config.dataset.removeprefix("upload:")).strip("_")
+    source = parse_source(session.run.config.dataset)
+    dataset = re.sub(r"[^A-Za-z0-9_-]+", "_", source.file or source.name).strip("_")
     return f"mtl-{dataset or 'data'}-run{session.token}"
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
+from mtl_core.data.sources import parse_source
 from mtl_core.errors import MTLError, bad_value
 from ui import state
 
@@ -56,7 +57,7 @@ def _sizes(sizes: list[int]) -> str:
 
 def config_to_params(config: TrainConfig) -> dict[str, str]:
     """The link parameters of a config (empty for an uploaded dataset, which can't be in a link)."""
-    if config.dataset.startswith(state.UPLOAD_PREFIX):
+    if parse_source(config.dataset).is_csv:
         return {}
     defaults = TrainConfig()
     params = {"ds": config.dataset}

@@ -20,19 +20,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mtl_core.data.registry import Dataset
+    from mtl_core.data.sources import UploadStore
     from mtl_core.jobs.background import BackgroundRun
 
 DEFAULT_PRESET = "heterogeneous"
-# Uploaded datasets are named with this prefix so they never collide with registry names.
-UPLOAD_PREFIX = "upload:"
+# Where users upload a CSV, for the message about a config whose CSV was uploaded in another session.
+UPLOAD_PAGE = " on Data & tasks"
+# Uploaded frames live in the session; keep a few (the one in use is never dropped) so memory stays bounded.
+MAX_KEPT_UPLOADS = 3
 
-_CONFIG = "mtl.config"
-_PRESET = "mtl.preset"
-_DATASET = "mtl.dataset"
-_UPLOADS = "mtl.uploads"
-_RUN = "mtl.run"
-_RUN_COUNTER = "mtl.run_counter"
-_CACHE = "mtl.cache"
+# The session-state keys (public so that tests read the session the way this module writes it).
+CONFIG_KEY = "mtl.config"
+PRESET_KEY = "mtl.preset"
+DATASET_KEY = "mtl.dataset"
+UPLOADS_KEY = "mtl.uploads"
+RUN_KEY = "mtl.run"
+RUN_COUNTER_KEY = "mtl.run_counter"
+SCRATCH_KEY = "mtl.cache"
 
 
 @dataclass
@@ -59,35 +63,35 @@ def _ss() -> Any:
 def config() -> TrainConfig:
     """The session's config being edited (starts as the default preset)."""
     ss = _ss()
-    if _CONFIG not in ss:
-        ss[_CONFIG] = PRESETS[DEFAULT_PRESET].make_config()
-        ss[_PRESET] = DEFAULT_PRESET
-    return ss[_CONFIG]
+    if CONFIG_KEY not in ss:
+        ss[CONFIG_KEY] = PRESETS[DEFAULT_PRESET].make_config()
+        ss[PRESET_KEY] = DEFAULT_PRESET
+    return ss[CONFIG_KEY]
 
 
 def preset_name() -> str | None:
     """The preset last applied, or None once the user chose another dataset."""
     config()
-    return _ss().get(_PRESET)
+    return _ss().get(PRESET_KEY)
 
 
 def apply_preset(name: str) -> None:
     """Replace the whole config with a preset's; every page shows it from the next run."""
     ss = _ss()
-    ss[_CONFIG] = PRESETS[name].make_config()
-    ss[_PRESET] = name
+    ss[CONFIG_KEY] = PRESETS[name].make_config()
+    ss[PRESET_KEY] = name
 
 
 def replace_config(new: TrainConfig) -> None:
     """Replace the whole config (from a shared link or an uploaded config file); no preset is in use."""
     ss = _ss()
-    ss[_CONFIG] = new
-    ss[_PRESET] = None
+    ss[CONFIG_KEY] = new
+    ss[PRESET_KEY] = None
 
 
 def has_config() -> bool:
     """True once this session has a config (the first run of a session has none yet)."""
-    return _CONFIG in _ss()
+    return CONFIG_KEY in _ss()
 
 
 def set_dataset(name: str, suggested_tasks: tuple[str, ...] | list[str]) -> None:
@@ -101,7 +105,7 @@ def set_dataset(name: str, suggested_tasks: tuple[str, ...] | list[str]) -> None
     cfg.inputs = None
     cfg.heads = {}
     cfg.loss_weights = {}
-    _ss()[_PRESET] = None
+    _ss()[PRESET_KEY] = None
 
 
 def set_tasks(columns: list[str]) -> None:
@@ -123,59 +127,61 @@ def set_task_kind(column: str, kind: str | None) -> None:
 
 
 # ---- datasets -----------------------------------------------------------------------------------
-def uploads() -> dict[str, Dataset]:
-    """Datasets the user uploaded in this session, by name (``upload:<file>``)."""
-    return _ss().setdefault(_UPLOADS, {})
+def uploads() -> UploadStore:
+    """The CSV files uploaded in this session, by dataset name (``csv:<file>``)."""
+    from mtl_core.data.sources import UploadStore
 
-
-def add_upload(dataset: Dataset, file_name: str) -> str:
-    """Keep an uploaded dataset for this session and return its dataset name."""
-    name = UPLOAD_PREFIX + file_name
-    uploads()[name] = dataset
-    return name
+    return _ss().setdefault(UPLOADS_KEY, UploadStore(keep=MAX_KEPT_UPLOADS, where=UPLOAD_PAGE))
 
 
 def dataset() -> Dataset:
-    """The config's dataset, loaded once per (name, parameters); raises DataError on bad parameters."""
-    cfg = config()
-    if cfg.dataset in uploads():
-        return uploads()[cfg.dataset]
+    """The session config's dataset; raises DataError on a bad name or parameters."""
+    return dataset_for(config())
+
+
+def dataset_for(cfg: TrainConfig) -> Dataset:
+    """A config's dataset, with this session's uploads; a built-in one is loaded once per (name, parameters)."""
+    from mtl_core.data.sources import load_source, parse_source
+
+    if parse_source(cfg.dataset).is_csv:
+        return load_source(cfg, uploads())  # already in memory; a corrected file replaces it under the same name
     key = (cfg.dataset, tuple(sorted(cfg.dataset_params.items())))
-    cached = _ss().get(_DATASET)
+    cached = _ss().get(DATASET_KEY)
     if cached is not None and cached[0] == key:
         return cached[1]
-    from mtl_core.data.registry import load_dataset
-
-    loaded = load_dataset(cfg.dataset, dict(cfg.dataset_params))
-    _ss()[_DATASET] = (key, loaded)
+    loaded = load_source(cfg, uploads())
+    _ss()[DATASET_KEY] = (key, loaded)
     return loaded
 
 
 def dataset_title(name: str) -> str:
     """A dataset's display title (registry title, or the uploaded file name)."""
-    from mtl_core.data.registry import DATASETS
+    from mtl_core.data.sources import source_title
 
-    if name in DATASETS:
-        return DATASETS[name].title
-    if name.startswith(UPLOAD_PREFIX):
-        return f"Uploaded: {name[len(UPLOAD_PREFIX):]}"
-    return name
+    return source_title(name, uploads())
+
+
+def suggested_tasks(name: str) -> tuple[str, ...]:
+    """The tasks a dataset (built-in or uploaded here) suggests."""
+    from mtl_core.data.sources import suggested_tasks as suggested
+
+    return suggested(name, uploads())
 
 
 # ---- the training run ---------------------------------------------------------------------------
 def training() -> TrainingSession | None:
     """The session's training run (running or finished), if any."""
-    return _ss().get(_RUN)
+    return _ss().get(RUN_KEY)
 
 
 def start_training(run: BackgroundRun, frame: pd.DataFrame, title: str) -> TrainingSession:
     """Stop any previous run, then start ``run`` and keep it for the session."""
     stop_training()
     ss = _ss()
-    token = ss.get(_RUN_COUNTER, 0) + 1
-    ss[_RUN_COUNTER] = token
+    token = ss.get(RUN_COUNTER_KEY, 0) + 1
+    ss[RUN_COUNTER_KEY] = token
     session = TrainingSession(run, frame, title, token)
-    ss[_RUN] = session
+    ss[RUN_KEY] = session
     run.start()
     # TensorFlow would keep the run's traced graph forever (see ui.tf_memory); free it once the run ends.
     from ui.tf_memory import release_when_finished
@@ -194,10 +200,10 @@ def stop_training() -> None:
 def reset_training() -> None:
     """Stop and forget the current run."""
     stop_training()
-    _ss().pop(_RUN, None)
+    _ss().pop(RUN_KEY, None)
 
 
 # ---- small per-session scratch space --------------------------------------------------------------
 def scratch() -> dict[str, Any]:
     """A per-session dict for UI bits that are not config (selected example, last flash message)."""
-    return _ss().setdefault(_CACHE, {})
+    return _ss().setdefault(SCRATCH_KEY, {})
