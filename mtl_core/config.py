@@ -8,13 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtl_core.errors import bad_value
+from mtl_core.fields import (  # noqa: F401 - re-exported: the config's vocabulary lives in the field table
+    ACTIVATIONS,
+    FIELDS,
+    MAX_EPOCHS,
+    MAX_LAYER_UNITS,
+    OPTIMIZERS,
+    REGRESSION_LOSSES,
+    TASK_KINDS,
+)
 
-TASK_KINDS = ("regression", "binary", "multiclass")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu", "swish", "linear")
-REGRESSION_LOSSES = ("mse", "huber")
-MAX_LAYER_UNITS = 4096
-MAX_EPOCHS = 100_000
+
+def kind_param(column: str) -> str:
+    """The parameter name errors use for a task's kind, e.g. ``kind of task 'species'``."""
+    return f"kind of task {column!r}"
 
 
 @dataclass
@@ -147,6 +154,16 @@ def _check_sizes(name: str, sizes: object, *, allow_empty: bool = True) -> list[
     return [int(s) for s in sizes]
 
 
+def _check_field(name: str, value: object) -> object:
+    """Check a plain setting against its row of the field table."""
+    spec = FIELDS[name]
+    if spec.choices is not None:
+        return _check_choice(name, value, spec.options())
+    if spec.kind is int:
+        return _check_int(name, value, int(spec.low), int(spec.high))
+    return _check_float(name, value, spec.low, spec.high, low_open=spec.low_open)
+
+
 def parse_sizes(name: str, text: str) -> list[int]:
     """Parse ``"32,16"`` into ``[32, 16]``; an empty string means no layers."""
     text = text.strip()
@@ -160,7 +177,7 @@ def parse_sizes(name: str, text: str) -> list[int]:
 
 def validate_config(config: TrainConfig) -> TrainConfig:
     """Check every field that can be checked without data; raise ConfigError naming the first bad one."""
-    from mtl_core.registries import architecture_names, weighting_names
+    from mtl_core.registries import check_weighting_params
 
     if not isinstance(config.dataset, str) or not config.dataset:
         raise bad_value("dataset", config.dataset, "expected a dataset name")
@@ -173,7 +190,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         if not isinstance(task.column, str) or not task.column.strip():
             raise bad_value("task", task.column, "expected a column name")
         if task.kind is not None:
-            _check_choice(f"kind of task {task.column!r}", task.kind, TASK_KINDS)
+            _check_choice(kind_param(task.column), task.kind, TASK_KINDS)
         names.append(task.column)
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -184,22 +201,16 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         overlap = sorted(set(config.inputs) & set(names))
         if overlap:
             raise bad_value("inputs", overlap[0], "a task's target column cannot also be an input")
-    _check_choice("arch", config.arch, architecture_names())
+    _check_field("arch", config.arch)
     config.shared = _check_sizes("shared", config.shared)
     config.head = _check_sizes("head", config.head)
     for task, sizes in config.heads.items():
         if task not in names:
             raise bad_value("heads", task, f"not a task; tasks are {names}")
         config.heads[task] = _check_sizes(f"heads[{task!r}]", sizes)
-    _check_choice("activation", config.activation, ACTIVATIONS)
-    config.dropout = _check_float("dropout", config.dropout, 0.0, 0.95)
-    config.l2 = _check_float("l2", config.l2, 0.0, 10.0)
-    config.experts = _check_int("experts", config.experts, 1, 64)
-    config.expert_units = _check_int("expert_units", config.expert_units, 1, MAX_LAYER_UNITS)
-    _check_choice("optimizer", config.optimizer, OPTIMIZERS)
-    config.lr = _check_float("lr", config.lr, 0.0, 100.0, low_open=True)
-    config.batch_size = _check_int("batch_size", config.batch_size, 1, 1_000_000)
-    config.epochs = _check_int("epochs", config.epochs, 1, MAX_EPOCHS)
+    for name in ("activation", "dropout", "l2", "experts", "expert_units", "optimizer", "lr", "batch_size",
+                 "epochs"):
+        setattr(config, name, _check_field(name, getattr(config, name)))
     if not isinstance(config.loss_weights, dict):
         raise bad_value("loss_weights", config.loss_weights, "expected a mapping of task to weight")
     for task, weight in config.loss_weights.items():
@@ -208,17 +219,16 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         config.loss_weights[task] = check_weight(task, weight)
     if all(w == 0 for w in config.weights_for(names).values()):
         raise bad_value("loss_weights", config.weights_for(names), "at least one loss weight must be above 0")
-    _check_choice("weighting", config.weighting, weighting_names())
-    for key, value in config.weighting_params.items():
-        _check_float(f"weighting_params[{key!r}]", value, -1e6, 1e6)
-    _check_choice("regression_loss", config.regression_loss, REGRESSION_LOSSES)
-    config.patience = _check_int("patience", config.patience, 1, MAX_EPOCHS)
-    config.val_fraction = _check_float("val_fraction", config.val_fraction, 0.0, 0.5)
-    config.test_fraction = _check_float("test_fraction", config.test_fraction, 0.0, 0.5)
+    _check_field("weighting", config.weighting)
+    if not isinstance(config.weighting_params, dict):
+        raise bad_value("weighting_params", config.weighting_params, "expected a mapping of parameter to number")
+    config.weighting_params = check_weighting_params(config.weighting, config.weighting_params)
+    for name in ("regression_loss", "patience", "val_fraction", "test_fraction"):
+        setattr(config, name, _check_field(name, getattr(config, name)))
     if config.early_stopping and config.val_fraction == 0:
         raise bad_value("early_stopping", True, "early stopping needs a validation split (val_fraction > 0)")
-    config.conflict_every = _check_int("conflict_every", config.conflict_every, 0, MAX_EPOCHS)
-    config.seed = _check_int("seed", config.seed, 0, 2**31 - 1)
+    config.conflict_every = _check_field("conflict_every", config.conflict_every)
+    config.seed = _check_field("seed", config.seed)
     return config
 
 

@@ -1,9 +1,39 @@
-"""String-keyed registries of weighting strategies and architectures, loaded lazily (no TensorFlow)."""
+"""String-keyed registries of weighting strategies and architectures, loaded lazily (no TensorFlow).
+
+Each entry describes itself without importing its implementation: title, text, the numeric parameters it
+takes (``ParamSpec``) and whether it uses the user's loss weights. The implementing class reads its defaults
+and ranges from here, so a parameter is declared once.
+"""
 
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
+
+from mtl_core.errors import bad_value
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A numeric parameter of a strategy: its name, default, the range it must lie in, and a help text."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    low_open: bool = False
+    help: str = ""
+
+    def check(self, strategy: str, value: object) -> float:
+        """``value`` as a float; ConfigError naming ``weighting_params[name]`` when out of range."""
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+              and self.low <= value <= self.high and not (self.low_open and value == self.low))
+        if not ok:
+            bound = ">" if self.low_open else ">="
+            raise bad_value(f"weighting_params[{self.name!r}]", value,
+                            f"expected a number {bound} {self.low:g} and <= {self.high:g} for weighting {strategy!r}")
+        return float(value)
 
 
 @dataclass(frozen=True)
@@ -14,6 +44,14 @@ class Entry:
     title: str
     description: str
     target: str
+    params: tuple[ParamSpec, ...] = ()
+    #: Whether the user's loss weights (the sliders) drive the weights; only ``fixed`` among the strategies.
+    uses_user_weights: bool = False
+
+    @property
+    def param_specs(self) -> dict[str, ParamSpec]:
+        """The parameters by name, in declaration order."""
+        return {p.name: p for p in self.params}
 
     def load(self) -> object:
         """Import and return the implementing object."""
@@ -27,16 +65,20 @@ def _registry(*entries: Entry) -> dict[str, Entry]:
 
 WEIGHTINGS: dict[str, Entry] = _registry(
     Entry("fixed", "Fixed weights", "Your own loss weights, changeable while training runs.",
-          "mtl_core.training.weighting.fixed:FixedWeighting"),
+          "mtl_core.training.weighting.fixed:FixedWeighting", uses_user_weights=True),
     Entry("uncertainty", "Uncertainty weighting",
           "Learns each task's noise level; noisier tasks get less weight (Kendall et al., 2018).",
           "mtl_core.training.weighting.uncertainty:UncertaintyWeighting"),
     Entry("gradnorm", "GradNorm",
           "Balances gradient norms on the last shared layer; slower tasks get more weight (Chen et al., 2018).",
-          "mtl_core.training.weighting.gradnorm:GradNormWeighting"),
+          "mtl_core.training.weighting.gradnorm:GradNormWeighting",
+          params=(ParamSpec("alpha", 1.5, 0.0, 10.0, help="asymmetry: how strongly slow tasks are pulled up"),
+                  ParamSpec("lr", 0.025, 0.0, 10.0, low_open=True, help="learning rate of the weights"))),
     Entry("dwa", "Dynamic Weight Average",
           "Each epoch, more weight to the tasks whose loss fell least (Liu et al., 2019).",
-          "mtl_core.training.weighting.dwa:DynamicWeightAverage"),
+          "mtl_core.training.weighting.dwa:DynamicWeightAverage",
+          params=(ParamSpec("temperature", 2.0, 0.0, 1e3, low_open=True,
+                            help="tau: higher values flatten the weights towards 1"),)),
     Entry("pcgrad", "PCGrad (gradient surgery)",
           "Removes the conflicting part of each task's shared-layer gradient (Yu et al., 2020).",
           "mtl_core.training.weighting.pcgrad:PCGradWeighting"),
@@ -59,3 +101,21 @@ def weighting_names() -> list[str]:
 def architecture_names() -> list[str]:
     """Names of the registered architectures."""
     return list(ARCHITECTURES)
+
+
+def check_weighting_params(strategy: str, params: dict[str, object]) -> dict[str, float]:
+    """``params`` checked against the strategy's specs (as floats); ConfigError naming the first bad one."""
+    specs = WEIGHTINGS[strategy].param_specs
+    unknown = sorted(set(params) - set(specs))
+    if unknown:
+        valid = ", ".join(specs) if specs else "none"
+        raise bad_value(f"weighting_params[{unknown[0]!r}]", params[unknown[0]],
+                        f"not a parameter of weighting {strategy!r} (valid: {valid})")
+    return {name: specs[name].check(strategy, value) for name, value in params.items()}
+
+
+def resolve_weighting_params(strategy: str, params: dict[str, object]) -> dict[str, float]:
+    """Every parameter of the strategy: its defaults overridden by the checked ``params``."""
+    values = {name: spec.default for name, spec in WEIGHTINGS[strategy].param_specs.items()}
+    values.update(check_weighting_params(strategy, params))
+    return values

@@ -8,6 +8,7 @@ import streamlit as st
 
 from mtl_core.config import validate_config
 from mtl_core.errors import MTLError
+from mtl_core.fields import widget_bounds
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import state
 from ui.charts import (
@@ -128,7 +129,7 @@ with st.expander("Loss weights (change them while it trains)", expanded=uses_sli
         if key not in st.session_state:
             st.session_state[key] = float(weights[task])
         with slider_cols[i % len(slider_cols)]:
-            value = st.slider(task, min_value=0.0, max_value=5.0, step=0.05, key=key,
+            value = st.slider(task, **widget_bounds("loss_weights"), key=key,
                               disabled=not (uses_sliders and running))
         if uses_sliders and running and abs(value - weights[task]) > 1e-9:
             _put_weight(task, value)

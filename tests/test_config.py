@@ -126,3 +126,71 @@ def test_prepare_one_hot_encodes_categorical_inputs():
     onehot = prepared.schema.onehot_mask()
     assert prepared.feature_mean[onehot] == pytest.approx(0.0)
     assert set(prepared.x["train"][:, onehot].ravel().tolist()) <= {0.0, 1.0}
+
+
+# ---- the field table and the strategies' parameters --------------------------------------------------------
+def test_the_field_table_has_one_row_per_config_field_and_its_defaults_are_the_dataclass_defaults():
+    import dataclasses
+
+    from mtl_core.fields import FIELDS
+
+    assert list(FIELDS) != [] and set(FIELDS) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert FIELDS["lr"].default == TrainConfig().lr and FIELDS["shared"].default == TrainConfig().shared
+    urls = [f.url for f in FIELDS.values() if f.url]
+    flags = [f.flag for f in FIELDS.values() if f.flag]
+    assert len(urls) == len(set(urls)) and len(flags) == len(set(flags))
+
+
+@pytest.mark.parametrize("name", ["dropout", "lr", "batch_size", "experts", "epochs", "seed", "val_fraction"])
+def test_validation_uses_the_field_table_bounds(name):
+    from mtl_core.fields import FIELDS
+
+    spec = FIELDS[name]
+    validate_config(config(**{name: spec.kind(spec.high)}))  # the top of the range is valid
+    over = spec.high + (1 if spec.kind is int else 0.01)
+    with pytest.raises(ConfigError) as info:
+        validate_config(config(**{name: spec.kind(over)}))
+    assert info.value.param == name and info.value.value == spec.kind(over)
+
+
+def test_widget_bounds_come_from_the_table():
+    from mtl_core.fields import widget_bounds
+
+    assert widget_bounds("dropout") == {"min_value": 0.0, "max_value": 0.95, "step": 0.05}
+    assert widget_bounds("batch_size") == {"min_value": 1, "max_value": 1_000_000, "step": 8}
+    # Loss weights have no upper bound, but their sliders stop at 5.
+    assert widget_bounds("loss_weights")["max_value"] == 5.0
+
+
+@pytest.mark.parametrize(("weighting", "params", "needle"), [
+    ("gradnorm", {"alpha": 11.0}, "weighting_params['alpha']=11.0 is invalid"),
+    ("gradnorm", {"lr": 0.0}, "weighting_params['lr']=0.0 is invalid: expected a number > 0"),
+    ("gradnorm", {"beta": 1.0}, "weighting_params['beta']=1.0 is invalid: not a parameter of weighting 'gradnorm'"),
+    ("fixed", {"alpha": 1.0}, "(valid: none)"),
+    ("dwa", {"temperature": float("nan")}, "weighting_params['temperature']=nan"),
+])
+def test_weighting_params_are_checked_against_the_registry(weighting, params, needle):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config(weighting=weighting, weighting_params=params))
+    assert needle in str(info.value)
+    name = next(iter(params))
+    assert info.value.param == f"weighting_params[{name!r}]"
+    assert info.value.value == params[name] or info.value.value != info.value.value  # nan != nan
+
+
+def test_good_weighting_params_pass_as_floats():
+    checked = validate_config(config(weighting="gradnorm", weighting_params={"alpha": 2}))
+    assert checked.weighting_params == {"alpha": 2.0} and isinstance(checked.weighting_params["alpha"], float)
+
+
+def test_every_strategy_declares_its_parameters_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from mtl_core.registries import WEIGHTINGS; "
+            "print({n: [p.name for p in e.params] for n, e in WEIGHTINGS.items()}); "
+            "print(any(m in sys.modules for m in ('tensorflow', 'keras')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    declared, loaded = out.stdout.strip().splitlines()
+    assert "'gradnorm': ['alpha', 'lr']" in declared and "'dwa': ['temperature']" in declared
+    assert loaded == "False"

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mtl_core.config import TrainConfig
+from mtl_core.models.shape import ModelShape, OutputShape
 
 SHARED_COLOR = "#cfe3f7"
 HEAD_COLORS = ("#fde2c8", "#d7f0d2", "#ecd9f5", "#fbd6dc", "#f6efc4", "#d3eeee")
 FONT = 'fontname="Helvetica", fontsize=12'
 # An MMoE diagram draws at most this many expert boxes (the rest as "… n more").
 MAX_EXPERT_NODES = 6
-
-
-@dataclass
-class TaskShape:
-    """What the diagram needs to know about a task's output."""
-
-    name: str
-    kind: str
-    classes: int = 0
 
 
 def _q(text: str) -> str:
@@ -46,7 +36,7 @@ def intro_dot() -> str:
     ])
 
 
-def _output_label(task: TaskShape, weight: float) -> str:
+def _output_label(task: OutputShape, weight: float) -> str:
     if task.kind == "regression":
         what = "value (regression)"
     elif task.kind == "binary":
@@ -64,15 +54,14 @@ def expert_slots(n_experts: int) -> list[int | None]:
     return [*range(1, MAX_EXPERT_NODES - 1), None, n_experts]
 
 
-def _mmoe_lines(lines: list[str], config: TrainConfig, tasks: list[TaskShape]) -> dict[str, str]:
-    """Append MMoE's experts and one gate per task; return each task's gate node (its tower starts there).
-
-    Drawn from the config alone: ``mmoe.describe_architecture`` says the same but imports Keras, and the
-    Model page must not load TensorFlow just to draw.
-    """
-    n = config.experts
+def _mmoe_lines(lines: list[str], shape: ModelShape) -> dict[str, str]:
+    """Append MMoE's experts and one gate per task (from the core's ``ModelShape``); return each task's gate
+    node (its tower starts there)."""
+    n = len(shape.experts)
+    units = {e.units for e in shape.experts}
+    each = f"{units.pop()} units each" if len(units) == 1 else "units vary"
     lines.append("subgraph cluster_experts {")
-    label = f"{n} shared experts, {config.expert_units} units each ({config.activation})"
+    label = f"{n} shared experts, {each} ({shape.activation})"
     lines.append(f'label={_q(label)}; style="rounded,dashed"; color="#7a9cc6"; {FONT.replace(",", ";")};')
     experts = []
     for slot in expert_slots(n):
@@ -82,47 +71,50 @@ def _mmoe_lines(lines: list[str], config: TrainConfig, tasks: list[TaskShape]) -
             lines.append(f'{_q(name)} [label={_q(f"… {hidden} more")}, shape=plaintext];')
         else:
             name = f"expert_{slot}"
-            lines.append(_node(name, f"expert {slot}\n{config.expert_units} units", SHARED_COLOR))
+            expert = shape.experts[slot - 1]
+            lines.append(_node(name, f"{expert.name}\n{expert.units} units", SHARED_COLOR))
         experts.append(name)
     lines.append("}")
     lines.extend(f"inputs -> {_q(e)};" for e in experts)
     ends = {}
-    for k, task in enumerate(tasks):
-        gate = f"gate:{task.name}"
-        lines.append(_node(gate, f"gate of {task.name}\nsoftmax mix of {n} experts",
+    for k, (task, mixed) in enumerate(shape.gates.items()):
+        gate = f"gate:{task}"
+        lines.append(_node(gate, f"gate of {task}\nsoftmax mix of {mixed} experts",
                            HEAD_COLORS[k % len(HEAD_COLORS)], "box"))
         lines.extend(f"{_q(e)} -> {_q(gate)};" for e in experts)
         # The gate reads the inputs to choose its mix; dashed so it reads apart from the data path.
         lines.append(f'inputs -> {_q(gate)} [style=dashed, color="#999999"];')
-        ends[task.name] = gate
+        ends[task] = gate
     return ends
 
 
-def architecture_dot(config: TrainConfig, n_inputs: int | None, tasks: list[TaskShape]) -> str:
-    """The network the config describes: inputs, then a shared trunk and one head per task (hard sharing) or
-    E experts, one gate per task and a tower per task (MMoE), then the outputs."""
+def architecture_dot(config: TrainConfig, shape: ModelShape) -> str:
+    """The network of ``shape`` (the core's ``model_shape``): inputs, then a shared trunk and one head per task
+    (hard sharing) or E experts, one gate per task and a tower per task (MMoE), then the outputs; the loss
+    weights come from ``config``."""
     lines = ["digraph { rankdir=TB; bgcolor=transparent; nodesep=0.25; ranksep=0.3;",
              "node [" + FONT + "]; edge [color=\"#777777\"];"]
-    inputs = f"{n_inputs} input features" if n_inputs is not None else "inputs"
-    if config.standardize_inputs:
+    inputs = f"{shape.inputs} input features" if shape.inputs is not None else "inputs"
+    if shape.standardized:
         inputs += "\n(standardised)"
     lines.append(_node("inputs", inputs, "#eeeeee", "ellipse"))
     last = "inputs"
-    if config.arch == "hard":
-        for i, units in enumerate(config.shared, start=1):
+    tasks = shape.outputs
+    if shape.arch == "mmoe":
+        trunk_ends = _mmoe_lines(lines, shape)
+    else:
+        for i, units in enumerate(shape.trunk, start=1):
             name = f"shared_{i}"
-            lines.append(_node(name, f"shared {i}\n{units} units, {config.activation}", SHARED_COLOR))
+            lines.append(_node(name, f"shared {i}\n{units} units, {shape.activation}", SHARED_COLOR))
             lines.append(f"{_q(last)} -> {_q(name)};")
             last = name
         trunk_ends = {t.name: last for t in tasks}
-    else:
-        trunk_ends = _mmoe_lines(lines, config, tasks)
     weights = config.weights_for([t.name for t in tasks])
-    part = "tower" if config.arch == "mmoe" else "head"
+    part = "tower" if shape.arch == "mmoe" else "head"
     for k, task in enumerate(tasks):
         color = HEAD_COLORS[k % len(HEAD_COLORS)]
         prev = trunk_ends[task.name]
-        for i, units in enumerate(config.head_sizes(task.name), start=1):
+        for i, units in enumerate(shape.towers.get(task.name, []), start=1):
             name = f"head:{task.name}:{i}"
             lines.append(_node(name, f"{task.name} {part} {i}\n{units} units", color))
             lines.append(f"{_q(prev)} -> {_q(name)};")

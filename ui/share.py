@@ -17,22 +17,16 @@ import streamlit as st
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
 from mtl_core.data.sources import parse_source
 from mtl_core.errors import MTLError, bad_value
+from mtl_core.fields import FIELDS, scalar_fields
 from ui import state
 
-# Short key -> (TrainConfig field, type) for the plain settings.
-SCALARS: dict[str, tuple[str, type]] = {
-    "a": ("arch", str), "ex": ("experts", int), "eu": ("expert_units", int), "act": ("activation", str),
-    "do": ("dropout", float), "l2": ("l2", float), "opt": ("optimizer", str), "lr": ("lr", float),
-    "bs": ("batch_size", int), "ep": ("epochs", int), "wt": ("weighting", str), "rl": ("regression_loss", str),
-    "es": ("early_stopping", bool), "pat": ("patience", int), "vf": ("val_fraction", float),
-    "tf": ("test_fraction", float), "std": ("standardize_inputs", bool), "ce": ("conflict_every", int),
-    "seed": ("seed", int),
-}
-SIZES = {"sh": "shared", "hd": "head"}
+# Short key -> (TrainConfig field, type) for the plain settings, and for the layer sizes; from the field table.
+SCALARS: dict[str, tuple[str, type]] = {f.url: (f.name, f.kind) for f in scalar_fields() if f.url}
+SIZES = {FIELDS[name].url: name for name in ("shared", "head")}
 # Written even when they equal the defaults, so a link says what it sets up at a glance.
 ALWAYS = ("ds", "t", "sh", "hd", "wt", "seed", "ep", "lr", "opt")
 # Prefixes of per-name keys: one task's head sizes, a weighting parameter, a dataset (generator) parameter.
-HEAD, WEIGHTING_PARAM, DATASET_PARAM = "h.", "wp.", "d."
+HEAD, WEIGHTING_PARAM, DATASET_PARAM = FIELDS["heads"].url, FIELDS["weighting_params"].url, FIELDS["dataset_params"].url
 LIST_KEYS = ("ds", "t", "in", "w")
 UPLOAD_NOTE = ("This setup uses a CSV you uploaded; uploaded data stays in your browser session, so it can't be "
                "in a link. Share the CSV together with the run's config JSON (downloaded on Train) instead.")

@@ -8,8 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from mtl_core.config import MAX_LAYER_UNITS, TrainConfig, validate_config
+from mtl_core.config import TrainConfig, validate_config
 from mtl_core.errors import MTLError
+from mtl_core.fields import widget_bounds
 
 MAX_LAYERS = 6
 
@@ -38,16 +39,9 @@ def config_error(config: TrainConfig) -> MTLError | None:
     return None
 
 
-def error_param(error: MTLError | None) -> str | None:
-    """The parameter an error names (the text before ``=``), e.g. ``lr`` or ``heads['species']``."""
-    if error is None:
-        return None
-    return str(error).split("=", 1)[0]
-
-
 def show_error(error: MTLError | None, *params: str) -> bool:
-    """Show ``error`` here if it names one of ``params``; True when shown."""
-    if error is not None and error_param(error) in params:
+    """Show ``error`` here if it names one of ``params`` (its ``param``); True when shown."""
+    if error is not None and error.param in params:
         st.error(str(error))
         return True
     return False
@@ -63,7 +57,7 @@ def sizes_editor(label: str, key: str, get: Callable[[], list[int]], put: Callab
         with cols[i]:
             bound(st.number_input, f"Layer {i + 1}", f"{key}.{i}",
                   lambda i=i: int(get()[i]), lambda v, i=i: put(_replaced(get(), i, v)),
-                  min_value=1, max_value=MAX_LAYER_UNITS, step=1)
+                  **widget_bounds("shared"))
     with cols[min(len(sizes), MAX_LAYERS)]:
         add, remove = st.columns(2)
         add.button("", key=f"{key}.add", icon=":material/add:", help="Add a layer",

@@ -16,13 +16,14 @@ import argparse
 import json
 
 from mtl_core.cli.common import ProgressBar, finite
-from mtl_core.cli.options import add_data_arguments, add_model_arguments, config_from_args
-from mtl_core.config import parse_sizes, validate_config
+from mtl_core.cli.options import add_data_arguments, add_model_arguments, apply_model_flags, config_from_args
+from mtl_core.config import validate_config
 from mtl_core.errors import bad_value
+from mtl_core.fields import FIELDS
 
-# Flags copied onto the study's default config when given (argparse leaves the others at None).
-_STUDY_FLAGS = ("experts", "expert_units", "activation", "dropout", "l2", "optimizer", "lr", "batch_size",
-                "epochs", "weighting", "regression_loss", "early_stopping", "patience")
+# Flags copied onto the study's default config when given (argparse leaves the others at None): the field
+# table's study rows, and the layer sizes.
+_STUDY_FLAGS = (*(f.name for f in FIELDS.values() if f.study), "shared", "head")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -122,14 +123,7 @@ def study_base_config(args: argparse.Namespace) -> tuple[object, int]:
     else:
         config = study_config()
         config.dataset_params = params
-        for name in _STUDY_FLAGS:
-            value = getattr(args, name)
-            if value is not None:
-                setattr(config, name, value)
-        if args.shared is not None:
-            config.shared = parse_sizes("shared", args.shared)
-        if args.head is not None:
-            config.head = parse_sizes("head", args.head)
+        apply_model_flags(config, args, _STUDY_FLAGS)
         config = validate_config(config)
     return config, n
 

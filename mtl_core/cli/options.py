@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
 from mtl_core.errors import bad_value
+from mtl_core.fields import FIELDS, Field
 from mtl_core.presets import PRESETS, get_preset
-from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -19,42 +19,44 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _add_flag(parser: argparse.ArgumentParser, spec: Field) -> None:
+    """One flag from its row of the field table."""
+    if spec.kind is bool:
+        parser.add_argument(spec.flag, action="store_true", default=None, help=spec.cli_help())
+    elif spec.kind in (int, float):
+        parser.add_argument(spec.flag, type=spec.kind, help=spec.cli_help())
+    elif spec.kind == "pairs" or spec.name in _REPEATED:
+        parser.add_argument(spec.flag, action="append", type=_key_value if spec.kind == "pairs" else None,
+                            default=[], metavar=spec.metavar, help=spec.cli_help())
+    else:
+        parser.add_argument(spec.flag, metavar=spec.metavar, help=spec.cli_help())
+
+
+# Data fields whose flag is given once per item (``--task a --task b``).
+_REPEATED = ("tasks",)
+_DATA_FIELDS = ("dataset", "dataset_params", "tasks", "inputs")
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags that choose the rows and the tasks (shared by train and compare)."""
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--dataset", help="a built-in dataset (see `datasets`)")
+    _add_flag(source, FIELDS["dataset"])
     source.add_argument("--csv", metavar="PATH", help="a CSV file of your own")
-    parser.add_argument("--dataset-param", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
-                        help="a generator parameter, e.g. p=0.9 (repeatable)")
-    parser.add_argument("--task", action="append", default=[], metavar="COL[:KIND]",
-                        help="a target column, optionally :regression, :binary or :multiclass (repeatable)")
-    parser.add_argument("--inputs", metavar="COL,COL", help="input columns (default: every other column)")
+    for name in _DATA_FIELDS[1:]:
+        _add_flag(parser, FIELDS[name])
+
+
+def model_fields() -> list[Field]:
+    """The rows of the field table with a flag of ``add_model_arguments``, in table order."""
+    return [f for f in FIELDS.values() if f.flag and f.name not in _DATA_FIELDS]
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that shape the network and the optimisation (shared by train and compare)."""
+    """Flags that shape the network and the optimisation (shared by train and compare), from the field table."""
     parser.add_argument("--preset", help=f"start from a preset: {', '.join(PRESETS)}")
     parser.add_argument("--config", metavar="FILE", help="start from a saved run's config JSON")
-    parser.add_argument("--arch", help=f"architecture: {', '.join(ARCHITECTURES)}")
-    parser.add_argument("--shared", metavar="32,16", help="shared trunk layer sizes")
-    parser.add_argument("--head", metavar="8", help="each task head's hidden layer sizes ('' for none)")
-    parser.add_argument("--experts", type=int, help="MMoE: number of experts")
-    parser.add_argument("--expert-units", type=int, help="MMoE: units per expert")
-    parser.add_argument("--activation")
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--l2", type=float)
-    parser.add_argument("--optimizer")
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--loss-weight", action="append", type=_key_value, default=[], metavar="COL=W")
-    parser.add_argument("--weighting", help=f"loss weighting: {', '.join(WEIGHTINGS)}")
-    parser.add_argument("--weighting-param", action="append", type=_key_value, default=[], metavar="KEY=VALUE")
-    parser.add_argument("--regression-loss", help="mse or huber")
-    parser.add_argument("--early-stopping", action="store_true", default=None)
-    parser.add_argument("--patience", type=int)
-    parser.add_argument("--conflict-every", type=int, help="gradient conflict every k epochs (0: off)")
-    parser.add_argument("--seed", type=int)
+    for spec in model_fields():
+        _add_flag(parser, spec)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -63,6 +65,23 @@ def _number(param: str, text: str) -> float:
         return float(text)
     except ValueError:
         raise bad_value(param, text, "expected a number") from None
+
+
+def apply_model_flags(config: TrainConfig, args: argparse.Namespace, names: list[str] | None = None) -> None:
+    """Copy every model flag given (not None/empty) onto ``config``; ``names`` limits which fields."""
+    for spec in model_fields():
+        if names is not None and spec.name not in names:
+            continue
+        value = getattr(args, spec.dest)
+        if spec.kind == "sizes":
+            if value is not None:
+                setattr(config, spec.name, parse_sizes(spec.name, value))
+        elif spec.kind == "pairs":
+            target = getattr(config, spec.name)
+            for key, text in value:
+                target[key] = _number(f"{spec.item}[{key!r}]", text)
+        elif value is not None:
+            setattr(config, spec.name, value)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -89,23 +108,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         config.heads = {}
     if args.inputs is not None:
         config.inputs = [c.strip() for c in args.inputs.split(",") if c.strip()] or None
-    if args.shared is not None:
-        config.shared = parse_sizes("shared", args.shared)
-    if args.head is not None:
-        config.head = parse_sizes("head", args.head)
-    simple = {"arch": "arch", "experts": "experts", "expert_units": "expert_units", "activation": "activation",
-              "dropout": "dropout", "l2": "l2", "optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size",
-              "epochs": "epochs", "weighting": "weighting", "regression_loss": "regression_loss",
-              "early_stopping": "early_stopping", "patience": "patience", "conflict_every": "conflict_every",
-              "seed": "seed"}
-    for arg, field_name in simple.items():
-        value = getattr(args, arg)
-        if value is not None:
-            setattr(config, field_name, value)
-    for task, weight in args.loss_weight:
-        config.loss_weights[task] = _number(f"loss_weight[{task!r}]", weight)
-    for key, value in args.weighting_param:
-        config.weighting_params[key] = _number(f"weighting_param[{key!r}]", value)
+    apply_model_flags(config, args)
     if not config.dataset:
         raise bad_value("dataset", None, "choose a dataset with --dataset NAME, --csv PATH or --preset NAME")
     return validate_config(config)
@@ -119,6 +122,9 @@ def read_config_file(path: str) -> TrainConfig:
         raise bad_value("config", path, "no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise bad_value("config", path, f"not valid JSON ({exc})") from None
-    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(type(data), "a number")
+        raise bad_value("config", path, f"expected a JSON object (a config or a run's JSON), the file holds {kind}")
+    if isinstance(data.get("config"), dict):
         data = data["config"]
     return TrainConfig.from_dict(data)

@@ -66,7 +66,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             pass
     reason = _looks_binary(data)
     if reason:
-        raise DataError(f"csv: file is not a text table: {reason}.")
+        raise _csv_error(f"csv: file is not a text table: {reason}.")
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
@@ -80,7 +80,7 @@ def _check_printable(text: str) -> None:
     control = len(_CONTROL.findall(text))
     if control > _MAX_CONTROL_FRACTION * len(text):
         share = control / len(text)
-        raise DataError(
+        raise _csv_error(
             f"csv: file is not a text table: {share:.0%} of its characters are control "
             "characters, so it looks binary; upload a plain-text CSV file."
         )
@@ -147,7 +147,7 @@ def _read_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]], i
             if len(row) > len(header):
                 extra = row[len(header) :]
                 if any(cell.strip() for cell in extra):
-                    raise DataError(
+                    raise _csv_error(
                         f"csv: line {reader.line_num} has {len(row)} fields but the header has "
                         f"{len(header)} ({_DELIMITER_NAMES[delimiter]}-separated); quote values "
                         "that contain the delimiter, or fix the header."
@@ -155,12 +155,12 @@ def _read_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]], i
                 row = row[: len(header)]
             rows.append(row + [""] * (len(header) - len(row)))
     except csv.Error as exc:
-        raise DataError(
+        raise _csv_error(
             f"csv: could not parse line {reader.line_num}: {exc}; check the quoting "
             "(an unclosed quote, or text right after a closing quote)."
         ) from exc
     if header is None:
-        raise DataError(f"csv: file contains no data, only blank lines; {_HINT}")
+        raise _csv_error(f"csv: file contains no data, only blank lines; {_HINT}")
     return header, rows, empty_rows
 
 
@@ -181,7 +181,7 @@ def _check_header(header: list[str], delimiter: str) -> None:
     if blank:
         where = ", ".join(str(i) for i in blank)
         hint = " (a saved pandas index?)" if blank == [1] else ""
-        raise DataError(
+        raise _csv_error(
             f"csv: column {where} of {len(header)} has a blank name{hint}; every column needs a name in the header row."
         )
     duplicates = [name for name, count in Counter(header).items() if count > 1]
@@ -189,9 +189,9 @@ def _check_header(header: list[str], delimiter: str) -> None:
         listed = ", ".join(_show(name) for name in duplicates[:5])
         if len(duplicates) > 5:
             listed += f" and {len(duplicates) - 5} more"
-        raise DataError(f"csv: duplicate column names {listed}; every column needs a unique name.")
+        raise _csv_error(f"csv: duplicate column names {listed}; every column needs a unique name.")
     if len(header) < 2:
-        raise DataError(
+        raise _csv_error(
             f"csv: found only 1 column ({_show(header[0])}) when splitting on "
             f"{_DELIMITER_NAMES[delimiter]}s; a multi-task dataset needs at least one input "
             "column and one target column. Use comma, semicolon, tab or pipe as the delimiter."
@@ -231,40 +231,54 @@ def _usable_input(column: pd.Series, is_numeric: bool) -> bool:
     return 1 < distinct <= MAX_INPUT_CATEGORIES and distinct < len(column)
 
 
+def _csv_error(message: str) -> DataError:
+    """A DataError about the file (its ``param`` is ``csv``; ``load_csv`` sets its ``value``, the file name)."""
+    return DataError(message, param="csv")
+
+
 def load_csv(data: bytes, name: str = "upload.csv", max_bytes: int = MAX_CSV_BYTES) -> Dataset:
     """Parse CSV bytes into a Dataset; raise DataError naming `csv` and what to fix if unusable."""
+    try:
+        return _parse_csv(data, name, max_bytes)
+    except DataError as exc:
+        if exc.param == "csv" and exc.value is None:
+            exc.value = name
+        raise
+
+
+def _parse_csv(data: bytes, name: str, max_bytes: int) -> Dataset:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"load_csv expects the file's bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) > max_bytes:
-        raise DataError(
+        raise _csv_error(
             f"csv: file is {_mb(len(data))}, over the {_mb(max_bytes)} limit; "
             "upload a smaller file or a sample of the rows."
         )
     if not data:
-        raise DataError(f"csv: file is empty (0 bytes); {_HINT}")
+        raise _csv_error(f"csv: file is empty (0 bytes); {_HINT}")
     text, encoding = _decode(data)
     _check_printable(text)
     if not text.strip():
-        raise DataError(f"csv: file contains only whitespace ({len(data)} bytes); {_HINT}")
+        raise _csv_error(f"csv: file contains only whitespace ({len(data)} bytes); {_HINT}")
 
     delimiter = _detect_delimiter(text)
     header, rows, empty_rows = _read_rows(text, delimiter)
     trimmed = _trim_trailing_blank_columns(header, rows)
     _check_header(header, delimiter)
     if not rows:
-        raise DataError(f"csv: file has a header row ({len(header)} columns) but no data rows; {_HINT}")
+        raise _csv_error(f"csv: file has a header row ({len(header)} columns) but no data rows; {_HINT}")
     if len(rows) < 2:
-        raise DataError(f"csv: file has only 1 data row; {_HINT}")
+        raise _csv_error(f"csv: file has only 1 data row; {_HINT}")
 
     columns: dict[str, pd.Series] = {}
     numeric: dict[str, bool] = {}
     for index, column_name in enumerate(header):
         series, is_numeric = _to_column([row[index] for row in rows], delimiter)
         if series.isna().all():
-            raise DataError(
+            raise _csv_error(
                 f"csv: column {_show(column_name)} is entirely empty (no values in {len(rows)} rows); "
                 "remove it or fill it in."
             )
@@ -289,12 +303,12 @@ def load_csv(data: bytes, name: str = "upload.csv", max_bytes: int = MAX_CSV_BYT
     frame, dropped_notes, rows_dropped = drop_missing(frame, "csv")
     notes.extend(dropped_notes)
     if len(frame) < 2:
-        raise DataError(
+        raise _csv_error(
             f"csv: only {len(frame)} of {len(rows)} rows have no missing value; "
             "at least 2 complete rows are needed. Fill in the gaps or remove mostly empty columns."
         )
     if not any(_usable_input(frame[c], numeric[c]) for c in frame.columns):
-        raise DataError(
+        raise _csv_error(
             "csv: no usable input column: every column is constant, or text that never repeats a value "
             f"(an id or free text) or has more than {MAX_INPUT_CATEGORIES} distinct values; "
             "add at least one varying numeric or categorical column."
@@ -326,7 +340,7 @@ def load_csv_path(path: str | os.PathLike) -> Dataset:
         raise bad_value("csv", str(path), "not a regular file", DataError)
     size = file.stat().st_size
     if size > MAX_CSV_BYTES:
-        raise DataError(f"csv={str(path)!r} is invalid: file is {_mb(size)}, over the {_mb(MAX_CSV_BYTES)} limit.")
+        raise bad_value("csv", str(path), f"file is {_mb(size)}, over the {_mb(MAX_CSV_BYTES)} limit", DataError)
     try:
         data = file.read_bytes()
     except OSError as exc:

@@ -117,6 +117,12 @@ class Prepared:
         return len(self.rows[split])
 
 
+def input_schema(frame: pd.DataFrame, inputs: list[str]) -> InputSchema:
+    """The encoding of ``inputs``: numeric columns as they are, each text column one-hot over its labels."""
+    categories = {c: sorted({class_label(v) for v in frame[c]}) for c in inputs if not is_numeric(frame[c])}
+    return InputSchema(inputs, categories)
+
+
 def choose_inputs(frame: pd.DataFrame, config: TrainConfig) -> tuple[list[str], list[str]]:
     """The input columns (given, or every non-target column that can be encoded) and notes on any skipped."""
     targets = set(config.task_names)
@@ -183,8 +189,7 @@ def prepare(frame: pd.DataFrame, config: TrainConfig) -> Prepared:
     frame = frame.reset_index(drop=True)
     tasks = resolve_tasks(frame, config.tasks)
     inputs, notes = choose_inputs(frame, config)
-    categories = {c: sorted({class_label(v) for v in frame[c]}) for c in inputs if not is_numeric(frame[c])}
-    schema = InputSchema(inputs, categories)
+    schema = input_schema(frame, inputs)
     first_class = next((t for t in tasks if t.is_classification), None)
     strata = target_array(first_class, frame[first_class.name]) if first_class else None
     rows = _split(len(frame), strata, config)

@@ -71,7 +71,8 @@ def drop_missing(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[s
     if dropped == total:
         raise DataError(
             f"{source}: every one of the {total} rows has a missing value ({', '.join(parts)}); "
-            "fill in the gaps or remove the columns that are mostly empty."
+            "fill in the gaps or remove the columns that are mostly empty.",
+            param=source, value=total,
         )
     clean = frame.loc[~bad_rows].reset_index(drop=True)
     note = f"Dropped {dropped} of {total} rows with missing values ({', '.join(parts)})."
@@ -276,13 +277,13 @@ def _convert(spec: ParamSpec, value: object) -> float | int:
         item = value.item()
         number = float(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else None
     if number is None or not math.isfinite(number):
-        raise DataError(f"{label}={value!r} is invalid: {expected}.")
+        raise bad_value(label, value, expected, DataError)
     if spec.kind is int and not number.is_integer():
-        raise DataError(f"{label}={value!r} is invalid: {expected}.")
+        raise bad_value(label, value, expected, DataError)
     # Every range fits well inside float precision, so going through float loses nothing.
     converted: float | int = int(number) if spec.kind is int else number
     if not spec.low <= converted <= spec.high:
-        raise DataError(f"{label}={value!r} is invalid: {expected}.")
+        raise bad_value(label, value, expected, DataError)
     return converted
 
 
@@ -303,7 +304,8 @@ def _resolve_params(spec: DatasetSpec, params: Mapping | None) -> tuple[tuple[st
                 ", ".join(repr(n) for n in by_name) if by_name else f"none: dataset '{spec.name}' takes no parameters"
             )
             raise DataError(
-                f"dataset_param {key!r} is not a parameter of dataset '{spec.name}': valid keys are {valid}."
+                f"dataset_param {key!r} is not a parameter of dataset '{spec.name}': valid keys are {valid}.",
+                param=f"dataset_param {key!r}", value=params[key],
             )
     return tuple((p.name, _convert(p, params[p.name]) if p.name in params else p.default) for p in spec.params)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mtl_core.config import TASK_KINDS, TaskSpec
+from mtl_core.config import TASK_KINDS, TaskSpec, kind_param
 from mtl_core.errors import DataError, bad_value
 
 MAX_CLASSES = 50
@@ -108,30 +108,30 @@ def resolve_tasks(frame: pd.DataFrame, specs: list[TaskSpec]) -> list[Task]:
         series = frame[spec.column]
         kind = spec.kind or infer_kind(series)
         if kind not in TASK_KINDS:
-            raise bad_value(f"kind of task {spec.column!r}", kind, f"expected one of {TASK_KINDS}", DataError)
+            raise bad_value(kind_param(spec.column), kind, f"expected one of {TASK_KINDS}", DataError)
         task = Task(spec.column, kind, output_name(spec.column, taken))
         if kind == "regression":
             if not is_numeric(series):
                 sample = series.dropna().astype(str).iloc[0] if series.notna().any() else ""
                 raise DataError(f"task={spec.column!r} (kind 'regression') is invalid: the column holds text such "
                                 f"as {sample!r}; a regression target must be numeric, so choose binary or "
-                                "multiclass.")
+                                "multiclass.", param="task", value=spec.column)
             if series.nunique() < 2:
                 raise DataError(f"task={spec.column!r} is invalid: every value is {series.iloc[0]!r}; a regression "
-                                "target needs at least two distinct values.")
+                                "target needs at least two distinct values.", param="task", value=spec.column)
         else:
             uniques = sorted(series.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
             if len(uniques) < 2:
                 only = class_label(uniques[0]) if uniques else None
                 raise DataError(f"task={spec.column!r} is invalid: it has one class ({only!r}); a classification "
-                                "target needs at least two classes.")
+                                "target needs at least two classes.", param="task", value=spec.column)
             if kind == "binary" and len(uniques) != 2:
-                raise bad_value(f"kind of task {spec.column!r}", "binary",
+                raise bad_value(kind_param(spec.column), "binary",
                                 f"the column has {len(uniques)} classes; choose multiclass", DataError)
             if len(uniques) > MAX_CLASSES:
                 raise DataError(f"task={spec.column!r} is invalid: it has {len(uniques)} classes and at most "
                                 f"{MAX_CLASSES} are supported; treat it as regression instead "
-                                f"(--task {spec.column}:regression).")
+                                f"(--task {spec.column}:regression).", param="task", value=spec.column)
             task.classes = [class_label(v) for v in uniques]
         tasks.append(task)
     return tasks

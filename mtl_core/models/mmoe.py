@@ -24,7 +24,6 @@ Design choices:
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import keras
 import numpy as np
@@ -33,6 +32,7 @@ from mtl_core.config import TrainConfig
 from mtl_core.data.prepare import Prepared
 from mtl_core.errors import bad_value
 from mtl_core.models.blocks import SHARED_PREFIX, Seeds, dense_stack, model_input, task_output
+from mtl_core.models.shape import describe_architecture  # noqa: F401 - re-exported; it is TF-free in shape.py
 
 EXPERTS_LAYER = f"{SHARED_PREFIX}_experts"
 EXPERT_STACK_LAYER = "expert_stack"
@@ -104,19 +104,3 @@ def gate_weights(model: keras.Model, data: Prepared | np.ndarray, *, split: str 
     probe = keras.Model(inputs, {name: layer.output for name, layer in gates.items()})
     values = probe(x, training=False)
     return {name: np.asarray(values[name], dtype=np.float64).mean(axis=0) for name in gates}
-
-
-def describe_architecture(config: TrainConfig, task_names: list[str]) -> dict[str, Any]:
-    """A JSON-ready description of the network (hard sharing or MMoE) for drawing a diagram.
-
-    Keys: ``arch``; ``shared`` (trunk sizes, hard sharing) or ``experts`` (a list of ``{"name", "units"}``)
-    and ``gates`` (``{task: n_experts}``), MMoE only; ``towers`` (``{task: hidden sizes}``); ``outputs``.
-    """
-    towers = {t: config.head_sizes(t) for t in task_names}
-    if config.arch == "mmoe":
-        return {"arch": "mmoe",
-                "experts": [{"name": f"expert {i}", "units": config.expert_units}
-                            for i in range(1, config.experts + 1)],
-                "gates": {t: config.experts for t in task_names},
-                "towers": towers, "outputs": list(task_names)}
-    return {"arch": config.arch, "shared": list(config.shared), "towers": towers, "outputs": list(task_names)}
