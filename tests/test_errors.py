@@ -126,3 +126,35 @@ def test_a_config_file_holding_a_list_names_the_path(tmp_path):
     assert (error.param, error.value) == ("config", str(path))
     assert str(error) == (f"config={str(path)!r} is invalid: expected a JSON object (a config or a run's JSON), "
                           "the file holds a list.")
+
+
+def test_a_csv_from_another_session_names_the_dataset():
+    from mtl_core.data.sources import load_source
+
+    config = TrainConfig(dataset="csv:gone.csv", tasks=[TaskSpec("a")])
+    error = raised(load_source, config, {})
+    assert (error.param, error.value) == ("dataset", "csv:gone.csv")
+    assert str(error).startswith("dataset='csv:gone.csv' is invalid: it was a CSV uploaded in another session")
+
+
+def test_a_parser_failure_names_csv_and_the_file(monkeypatch):
+    import mtl_core.data.csv_loader as csv_loader
+    from mtl_core.data.sources import read_csv_bytes
+
+    def broken(data, name):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(csv_loader, "load_csv", broken)
+    error = raised(read_csv_bytes, b"a,b\n1,2\n", "odd.csv")
+    assert (error.param, error.value) == ("csv", "odd.csv") and "RuntimeError: boom" in str(error)
+
+
+@pytest.mark.parametrize(("data", "value"), [(b"{not json", "Expecting property name enclosed in double quotes"),
+                                             (b'{"dataset": "iris", "tasks": ["species"], "heads": [1]}', None)])
+def test_an_uploaded_config_that_does_not_parse_names_config(data, value):
+    from ui.config_upload import parse_config_json
+
+    error = raised(parse_config_json, data)
+    assert error.param == "config" and error.value is not None
+    if value is not None:
+        assert error.value == value

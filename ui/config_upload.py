@@ -28,7 +28,8 @@ def parse_config_json(data: bytes) -> TrainConfig:
     except UnicodeDecodeError:
         raise bad_value("config", "binary data", "expected a UTF-8 JSON file") from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+        raise ConfigError(f"config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+                          param="config", value=exc.msg) from None
     if isinstance(raw, dict) and isinstance(raw.get("config"), dict):
         raw = raw["config"]
     try:
@@ -37,7 +38,7 @@ def parse_config_json(data: bytes) -> TrainConfig:
         raise
     except (TypeError, ValueError, AttributeError) as exc:
         # from_dict passes values straight to the dataclass; a wrongly typed field fails here.
-        raise ConfigError(f"config is invalid: {exc}.") from None
+        raise ConfigError(f"config is invalid: {exc}.", param="config", value=str(exc)) from None
 
 
 def check_against_data(config: TrainConfig) -> TrainConfig:

@@ -97,7 +97,8 @@ def _load_csv(name: str, source: Source, uploads: Mapping[str, Dataset] | None) 
     if dataset is None:
         where = uploads.where if isinstance(uploads, UploadStore) else ""
         raise DataError(f"dataset={name!r} is invalid: it was a CSV uploaded in another session, and uploaded "
-                        f"data never leaves a session. Upload {source.file}{where} first, then this config.")
+                        f"data never leaves a session. Upload {source.file}{where} first, then this config.",
+                        param="dataset", value=name)
     return dataset
 
 
@@ -112,7 +113,7 @@ def read_csv_bytes(data: bytes, file_name: str) -> Dataset:
     except Exception as exc:  # noqa: BLE001 - a parser bug must still read as a message, never a traceback
         _log.exception("load_csv failed on %r", file_name)
         raise DataError(f"csv: could not read {file_name!r} ({type(exc).__name__}: {exc}); check that it is a "
-                        "plain-text CSV table with a header row.") from exc
+                        "plain-text CSV table with a header row.", param="csv", value=file_name) from exc
 
 
 class UploadStore(Mapping[str, "Dataset"]):
