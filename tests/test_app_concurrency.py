@@ -12,18 +12,15 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import TrainConfig
-from mtl_core.data.registry import load_dataset
+from mtl_core.data.sources import load_source
 from mtl_core.presets import PRESETS
+from tests.apptest import app, training, wait
+from ui.state import CONFIG_KEY
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-CONFIG_KEY = "mtl.config"
-RUN_KEY = "mtl.run"
 SESSIONS = 8
 EPOCHS = 20
 # One AppTest script run at a time (see the module docstring).
@@ -57,16 +54,16 @@ def losses(history) -> list[tuple]:
 def session(config: TrainConfig, out: dict, index: int, barrier: threading.Barrier) -> None:
     """One user: open the app, load a setup, press Train together with the others, wait for the end."""
     try:
-        at = step(AppTest.from_file(APP, default_timeout=120))
+        at = step(app(120))
         at.session_state[CONFIG_KEY] = copy.deepcopy(config)  # each user edits their own config
         step(at.switch_page("pages/train.py"))
         barrier.wait(timeout=120)
         at.button(key="train_button").click()
         step(at)
         assert not at.error, [e.value for e in at.error]
-        training = at.session_state[RUN_KEY]
-        out[index] = {"run": training.run}
-        assert training.run.join(180), "training did not finish"
+        run = training(at).run
+        out[index] = {"run": run}
+        assert wait(run, 180), "training did not finish"
         step(at)
         out[index]["shown"] = [s.value for s in at.success]
     except BaseException as exc:  # noqa: BLE001 - reported by the test in the main thread
@@ -78,7 +75,7 @@ def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result(monkeyp
     # Alone first: one Trainer per distinct setup, no dashboard, no other training.
     from mtl_core.training.trainer import Trainer
 
-    alone = [losses(Trainer(c, load_dataset(c.dataset).frame).run().history) for c in setups]
+    alone = [losses(Trainer(c, load_source(c).frame).run().history) for c in setups]
 
     # Then the sessions: each run waits at the gate until all eight are ready, then trains.
     gate = threading.Barrier(SESSIONS)

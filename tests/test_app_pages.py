@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from mtl_core.presets import PRESETS
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-CONFIG_KEY = "mtl.config"
-
-
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception
-    return at
+from tests.apptest import APP, ROOT, apply_preset, config_of, new_app, upload
 
 
 def test_home_lists_every_preset_and_does_not_load_tensorflow():
@@ -43,11 +29,9 @@ def test_home_lists_every_preset_and_does_not_load_tensorflow():
 
 @pytest.mark.parametrize("name", ["penguins", "homogeneous", "relatedness"])
 def test_preset_fills_the_session_and_the_data_page(name):
-    at = open_app()
-    at.button(key=f"preset_{name}").click().run()
-    assert not at.exception
+    at = apply_preset(new_app(), name)
     preset = PRESETS[name].config
-    cfg = at.session_state[CONFIG_KEY]
+    cfg = config_of(at)
     assert cfg.dataset == preset.dataset
     assert cfg.task_names == preset.task_names
     assert cfg.epochs == preset.epochs
@@ -58,7 +42,7 @@ def test_preset_fills_the_session_and_the_data_page(name):
 
 
 def test_data_page_shows_preview_summary_and_task_profiles():
-    at = open_app("pages/data.py")
+    at = new_app("pages/data.py")
     assert len(at.dataframe) == 2  # preview and per-column summary
     preview = at.dataframe[0].value
     assert list(preview.columns) == ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
@@ -71,16 +55,16 @@ def test_data_page_shows_preview_summary_and_task_profiles():
 
 
 def test_switching_dataset_resets_tasks_and_shows_notes():
-    at = open_app("pages/data.py")
+    at = new_app("pages/data.py")
     at.selectbox(key="dataset").set_value("penguins").run()
     assert not at.exception
     assert at.multiselect(key="tasks").value == ["species", "sex", "body_mass_g"]
     assert any("Dropped 11 of 344 rows" in i.value for i in at.info)
-    assert at.session_state[CONFIG_KEY].inputs is None  # all non-target columns
+    assert config_of(at).inputs is None  # all non-target columns
 
 
 def test_relatedness_sliders_change_the_measured_correlation():
-    at = open_app("pages/data.py")
+    at = new_app("pages/data.py")
     at.selectbox(key="dataset").set_value("relatedness").run()
     assert {"param:p", "param:c", "param:m", "param:d"} <= {s.key for s in at.slider}
     assert {"param:n", "param:seed"} <= {n.key for n in at.number_input}
@@ -89,11 +73,11 @@ def test_relatedness_sliders_change_the_measured_correlation():
     assert not at.exception
     low = float(at.metric[0].value)
     assert high > 0.5 and low < -0.5
-    assert at.session_state[CONFIG_KEY].dataset_params["p"] == pytest.approx(-0.9)
+    assert config_of(at).dataset_params["p"] == pytest.approx(-0.9)
 
 
 def test_an_impossible_task_kind_shows_the_core_message():
-    at = open_app("pages/data.py")
+    at = new_app("pages/data.py")
     at.selectbox(key="kind:species").set_value("binary").run()
     assert not at.exception
     assert any("kind of task 'species'='binary' is invalid" in e.value for e in at.error)
@@ -102,37 +86,34 @@ def test_an_impossible_task_kind_shows_the_core_message():
 
 
 def test_a_bad_csv_upload_keeps_the_previous_dataset():
-    at = open_app("pages/data.py")
-    at.file_uploader(key="csv_upload").set_value(("broken.csv", b"PK\x03\x04 not a csv", "text/csv")).run()
-    assert not at.exception
+    at = new_app("pages/data.py")
+    upload(at, "csv_upload", "broken.csv", b"PK\x03\x04 not a csv")
     assert any("ZIP archive" in e.value for e in at.error)
-    assert at.session_state[CONFIG_KEY].dataset == "iris"
-    at.file_uploader(key="csv_upload").set_value(("mine.csv", b"a,b,label\n1,2,x\n2,3,y\n3,5,x\n4,4,y\n",
-                                                  "text/csv")).run()
-    assert not at.exception
-    assert at.session_state[CONFIG_KEY].dataset == "upload:mine.csv"
+    assert config_of(at).dataset == "iris"
+    upload(at, "csv_upload", "mine.csv", b"a,b,label\n1,2,x\n2,3,y\n3,5,x\n4,4,y\n")
+    assert config_of(at).dataset == "csv:mine.csv"
     assert at.dataframe[0].value.shape == (4, 3)
 
 
 def test_model_page_shows_the_core_message_for_a_bad_learning_rate():
-    at = open_app("pages/model.py")
+    at = new_app("pages/model.py")
     assert [s.value for s in at.success] == ["These settings are valid."]
     at.number_input(key="lr").set_value(0.0).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["lr=0.0 is invalid: expected a number > 0.0 and <= 100.0."]
     at.number_input(key="lr").set_value(0.05).run()
     assert not at.error
-    assert at.session_state[CONFIG_KEY].lr == pytest.approx(0.05)
+    assert config_of(at).lr == pytest.approx(0.05)
 
 
 def test_model_page_layers_and_weights_redraw_the_diagram():
-    at = open_app("pages/model.py")
+    at = new_app("pages/model.py")
     at.button(key="shared.add").click().run()
     at.number_input(key="shared.2").set_value(7).run()
     at.button(key="head:species.add").click().run()
     at.slider(key="lw:petal_width").set_value(2.5).run()
     assert not at.exception
-    cfg = at.session_state[CONFIG_KEY]
+    cfg = config_of(at)
     assert cfg.shared == [10, 10, 7]
     assert cfg.heads == {"species": [8]}
     assert cfg.loss_weights == {"petal_width": 2.5}
@@ -146,7 +127,7 @@ def test_model_page_layers_and_weights_redraw_the_diagram():
 
 
 def test_model_page_all_zero_weights_and_mmoe_fields():
-    at = open_app("pages/model.py")
+    at = new_app("pages/model.py")
     at.slider(key="lw:species").set_value(0.0).run()
     at.slider(key="lw:petal_width").set_value(0.0).run()
     assert any(e.value.startswith("loss_weights=") for e in at.error)
@@ -158,9 +139,9 @@ def test_model_page_all_zero_weights_and_mmoe_fields():
 
 
 def test_presets_are_valid_on_the_model_page():
-    at = open_app()
+    at = new_app()
     for name in PRESETS:
-        at.button(key=f"preset_{name}").click().run()
+        apply_preset(at, name)
         at.switch_page("pages/model.py").run()
         assert not at.exception, name
         assert [s.value for s in at.success] == ["These settings are valid."], name

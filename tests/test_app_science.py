@@ -8,17 +8,12 @@ import base64
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-RUN_KEY = "mtl.run"
-CONFIG_KEY = "mtl.config"
-SCRATCH_KEY = "mtl.cache"
+from tests.apptest import config_of, has_run, job, new_app, open_page, train, training, wait
 
 
 def array(value) -> np.ndarray:
@@ -32,24 +27,12 @@ def figures(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def job(at: AppTest, name: str):
-    return at.session_state[SCRATCH_KEY]["jobs"][name]
-
-
-def open_page(page: str, preset: str = "heterogeneous") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90).run()
-    at.button(key=f"preset_{preset}").click().run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 # ---- Model page: the MMoE diagram -------------------------------------------------------------------------
 def test_model_page_draws_experts_gates_and_towers_for_mmoe():
     at = open_page("pages/model.py")
     at.selectbox(key="arch").set_value("mmoe").run()
     at.number_input(key="experts").set_value(3).run()
-    at.session_state[CONFIG_KEY].heads = {"species": [6]}
+    config_of(at).heads = {"species": [6]}
     at.run()
     assert not at.exception
     dot = at.get("graphviz_chart")[0].proto.spec
@@ -75,19 +58,13 @@ def mmoe_dwa() -> AppTest:
     at = open_page("pages/model.py")
     at.selectbox(key="arch").set_value("mmoe").run()
     at.selectbox(key="weighting").set_value("dwa").run()
-    assert at.session_state[CONFIG_KEY].weighting == "dwa"
-    at.session_state[CONFIG_KEY].epochs = 8
-    at.switch_page("pages/train.py").run()
-    at.button(key="train_button").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    assert at.session_state[RUN_KEY].run.join(90)
-    at.run()
-    assert not at.exception
-    return at
+    assert config_of(at).weighting == "dwa"
+    config_of(at).epochs = 8
+    return train(at, 90)
 
 
 def test_dwa_weights_change_in_the_weights_chart(mmoe_dwa):
-    run = mmoe_dwa.session_state[RUN_KEY].run
+    run = training(mmoe_dwa).run
     assert run.result.stopped_reason == "completed"
     chart = next(f for f in figures(mmoe_dwa) if f["layout"]["yaxis"]["title"]["text"] == "loss weight")
     traces = {d["name"]: array(d["y"]) for d in chart["data"]}
@@ -103,7 +80,7 @@ def test_dwa_weights_change_in_the_weights_chart(mmoe_dwa):
 def test_gate_weights_heatmap_after_an_mmoe_run(mmoe_dwa):
     from mtl_core.models.mmoe import gate_weights
 
-    result = mmoe_dwa.session_state[RUN_KEY].run.result
+    result = training(mmoe_dwa).run.result
     heatmaps = [f["data"][0] for f in figures(mmoe_dwa)
                 if f["data"][0]["type"] == "heatmap" and f["data"][0]["x"][0] == "expert 1"]
     assert len(heatmaps) == 1
@@ -131,7 +108,7 @@ def test_compare_marks_each_task_green_or_red_and_shows_delta_m(mmoe_dwa):
     at.button(key="compare_button").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     comparing = job(at, "compare")
-    assert comparing.join(120)
+    assert wait(comparing, 120)
     assert comparing.error is None, comparing.error
     at.run()
     assert not at.exception
@@ -163,8 +140,8 @@ def test_compare_marks_each_task_green_or_red_and_shows_delta_m(mmoe_dwa):
 
 def test_compare_needs_a_test_split_and_says_so(mmoe_dwa):
     at = mmoe_dwa
-    before = at.session_state[CONFIG_KEY].test_fraction
-    at.session_state[CONFIG_KEY].test_fraction = 0.0
+    before = config_of(at).test_fraction
+    config_of(at).test_fraction = 0.0
     try:
         at.switch_page("pages/train.py").run()
         assert not at.exception
@@ -172,28 +149,26 @@ def test_compare_needs_a_test_split_and_says_so(mmoe_dwa):
         assert any(w.value.startswith("test_fraction=0.0 is invalid") for w in at.warning), \
             [w.value for w in at.warning]
     finally:
-        at.session_state[CONFIG_KEY].test_fraction = before
+        config_of(at).test_fraction = before
 
 
 def test_a_strategy_needing_shared_layers_shows_the_core_message_on_train():
     at = open_page("pages/model.py")
     at.selectbox(key="weighting").set_value("pcgrad").run()
-    at.session_state[CONFIG_KEY].shared = []
-    at.session_state[CONFIG_KEY].epochs = 2
+    config_of(at).shared = []
+    config_of(at).epochs = 2
     at.switch_page("pages/train.py").run()
     at.button(key="train_button").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [
         "weighting='pcgrad' is invalid: this strategy compares the tasks' gradients on the shared layers, and the "
         "model has none; add a shared layer (e.g. shared=[16]) or use 'fixed'."]
-    assert RUN_KEY not in at.session_state
+    assert not has_run(at)
 
 
 # ---- Relatedness lab -----------------------------------------------------------------------------------------
 def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
-    at = AppTest.from_file(APP, default_timeout=90).run()
-    at.switch_page("pages/relatedness.py").run()
-    assert not at.exception
+    at = new_app("pages/relatedness.py")
     assert at.multiselect(key="rel_p").value == [0.0, 0.5, 1.0]
     assert any(i.value.startswith("Choose the settings") for i in at.info)
     at.multiselect(key="rel_p").set_value([1.0]).run()
@@ -203,7 +178,7 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
     at.button(key="relatedness_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     study = job(at, "relatedness")
-    assert study.join(120) and study.error is None, study.error
+    assert wait(study, 120) and study.error is None, study.error
     at.run()
     assert not at.exception
     summary = study.result.summary()
@@ -262,15 +237,14 @@ def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
 
 
 def test_relatedness_lab_stop_keeps_what_finished():
-    at = AppTest.from_file(APP, default_timeout=90).run()
-    at.switch_page("pages/relatedness.py").run()
+    at = new_app("pages/relatedness.py")
     at.multiselect(key="rel_p").set_value([0.0, 0.5, 1.0]).run()
     at.number_input(key="rel_epochs").set_value(500).run()
     at.button(key="relatedness_run").click().run()
     study = job(at, "relatedness")
     assert at.button(key="relatedness_stop").disabled is False
     at.button(key="relatedness_stop").click().run()
-    assert study.join(30)
+    assert wait(study, 30)
     at.run()
     assert not at.exception
     assert study.result.stopped

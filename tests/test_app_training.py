@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-RUN_KEY = "mtl.run"
-CONFIG_KEY = "mtl.config"
+from tests.apptest import (
+    app,
+    apply_preset,
+    config_of,
+    has_run,
+    new_app,
+    press_train,
+    training,
+    wait,
+    wait_for_run,
+)
+from ui.state import RUN_KEY
 
 
 def traces(at: AppTest) -> list[list[str]]:
@@ -26,20 +33,16 @@ def bars(at: AppTest) -> list[tuple[str, int]]:
 
 
 def start(epochs: int, preset: str = "heterogeneous") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90).run()
-    at.button(key=f"preset_{preset}").click().run()
-    at.session_state[CONFIG_KEY].epochs = epochs
+    at = apply_preset(new_app(), preset)
+    config_of(at).epochs = epochs
     at.switch_page("pages/train.py").run()
     assert not at.exception
     assert any("Press **Train** to start" in i.value for i in at.info)
-    at.button(key="train_button").click().run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return press_train(at)
 
 
 def wait_for_events(at: AppTest, n: int, timeout: float = 60) -> None:
-    run = at.session_state[RUN_KEY].run
+    run = training(at).run
     deadline = time.monotonic() + timeout
     while len(run.events()) < n and run.running and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -50,7 +53,7 @@ def wait_for_events(at: AppTest, n: int, timeout: float = 60) -> None:
 def trained() -> AppTest:
     """The heterogeneous preset trained to completion (few epochs)."""
     at = start(epochs=15)
-    assert at.session_state[RUN_KEY].run.join(90)
+    assert wait_for_run(at, 90)
     at.run()  # AppTest cannot fire the fragment's timer: rerun to see the end
     assert not at.exception
     return at
@@ -58,7 +61,7 @@ def trained() -> AppTest:
 
 def test_training_completes_with_metrics_and_charts(trained):
     at = trained
-    result = at.session_state[RUN_KEY].run.result
+    result = training(at).run.result
     assert result.stopped_reason == "completed" and result.epochs_run == 15
     assert any(s.value.startswith("Completed 15 epochs.") for s in at.success)
     assert at.get("progress")[0].value == 100
@@ -82,10 +85,10 @@ def test_training_completes_with_metrics_and_charts(trained):
 
 def test_training_survives_a_page_switch(trained):
     at = trained
-    run = at.session_state[RUN_KEY].run
+    run = training(at).run
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/train.py").run()
-    assert at.session_state[RUN_KEY].run is run
+    assert training(at).run is run
     assert traces(at)[0][0] == "species"
 
 
@@ -93,7 +96,7 @@ def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
     at = trained
     at.switch_page("pages/predict.py").run()
     assert not at.exception
-    token = at.session_state[RUN_KEY].token
+    token = training(at).token
     sliders = {s.key: s for s in at.slider}
     assert set(sliders) == {f"x{token}:{c}" for c in ("sepal_length", "sepal_width", "petal_length")}
     assert sliders[f"x{token}:petal_length"].value == pytest.approx(4.3)  # the median 4.35, on the 0.1 grid
@@ -118,10 +121,10 @@ def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
 def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
     at = trained
     at.switch_page("pages/predict.py").run()
-    token = at.session_state[RUN_KEY].token
+    token = training(at).token
     at.button(key="load_example").click().run()
     assert not at.exception
-    session = at.session_state[RUN_KEY]
+    session = training(at)
     row = session.cache["example"]
     assert row in set(session.run.result.prepared.rows["test"].tolist())
     frame = session.frame
@@ -136,45 +139,43 @@ def test_predict_page_loads_test_examples_and_tutorial_flowers(trained):
 
 
 def test_predict_page_asks_for_a_model_first():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/predict.py").run()
-    assert not at.exception
+    at = new_app("pages/predict.py")
     assert any(i.value.startswith("Train a model first") for i in at.info)
 
 
 def test_weights_change_while_training_and_stop_works():
     at = start(epochs=100_000)
-    run = at.session_state[RUN_KEY].run
+    run = training(at).run
     wait_for_events(at, 3)
     # Training belongs to the session: other pages show it running in the sidebar. (AppTest drops what
     # app.py draws after a switch_page, so look at the home page of a test sharing this session's run.)
     at.switch_page("pages/data.py").run()
     assert not at.exception and run.running
-    home = AppTest.from_file(APP, default_timeout=90)
-    home.session_state[RUN_KEY] = at.session_state[RUN_KEY]
+    home = app()
+    home.session_state[RUN_KEY] = training(at)
     home.run()
     assert home.sidebar.get("progress")[0].proto.text.startswith("Training: epoch ")
     at.switch_page("pages/train.py").run()
     assert at.button(key="stop_button").disabled is False
     assert at.button(key="train_button").disabled is True
-    at.slider(key=f"train.lw{at.session_state[RUN_KEY].token}:petal_width").set_value(3.0).run()
+    at.slider(key=f"train.lw{training(at).token}:petal_width").set_value(3.0).run()
     assert not at.exception
     seen = len(run.events())
     wait_for_events(at, seen + 2)
     asked = time.monotonic()
     at.button(key="stop_button").click().run()
-    assert run.join(5)
+    assert wait(run, 5)
     assert time.monotonic() - asked < 5
     assert run.result.stopped_reason == "stopped"
     weights = [e.weights["petal_width"] for e in run.events()]
     assert weights[0] == 1.0 and weights[-1] == 3.0
-    assert at.session_state[CONFIG_KEY].loss_weights["petal_width"] == 3.0
+    assert config_of(at).loss_weights["petal_width"] == 3.0
     at.run()
     assert any(i.value.startswith("Stopped by request after epoch") for i in at.info)
     loss_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert any(s.get("type") == "line" for s in loss_chart["layout"].get("shapes", []))  # the marked change
     at.button(key="reset_button").click().run()
-    assert RUN_KEY not in at.session_state
+    assert not has_run(at)
 
 
 def test_reruns_no_longer_clear_the_keras_session(trained):

@@ -7,7 +7,6 @@ import json
 import math
 import random
 import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -18,12 +17,8 @@ from mtl_core.config import TaskSpec, TrainConfig
 from mtl_core.data.csv_loader import MAX_CSV_BYTES, load_csv
 from mtl_core.errors import MTLError
 from mtl_core.presets import PRESETS
+from tests.apptest import ROOT, config_of, errors, has_run, new_app, train, training, upload
 from ui import exports, share
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-CONFIG_KEY = "mtl.config"
-RUN_KEY = "mtl.run"
 
 GOOD_CSV = b"size,colour,weight,label\n1,red,2.5,a\n2,blue,3.5,b\n3,red,1.0,a\n4,blue,4.5,b\n5,red,2.0,a\n"
 BAD_CSVS = {
@@ -49,33 +44,12 @@ def core_message(data: bytes) -> str:
     raise AssertionError("load_csv accepted a bad file")
 
 
-def new_app(page: str | None = None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params.update(query or {})
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
-
-
-def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
-    at.file_uploader(key=key).set_value((name, data, "text/csv")).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
-
-
 # ---- bad CSV uploads ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data_page() -> AppTest:
     """/data with a good CSV uploaded: the dataset every bad upload must leave in place."""
     at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
-    assert at.session_state[CONFIG_KEY].dataset == "upload:good.csv"
+    assert config_of(at).dataset == "csv:good.csv"
     assert any(s.value.startswith("Loaded good.csv: 5 rows × 4 columns") for s in at.success)
     return at
 
@@ -83,18 +57,18 @@ def data_page() -> AppTest:
 @pytest.mark.parametrize("case", list(BAD_CSVS))
 def test_a_bad_csv_shows_the_core_message_and_keeps_the_previous_dataset(data_page, case):
     at = data_page
-    before = at.session_state[CONFIG_KEY].to_dict()
+    before = config_of(at).to_dict()
     preview = at.dataframe[0].value
     upload(at, "csv_upload", f"{case}.csv", BAD_CSVS[case])
     expected = core_message(BAD_CSVS[case])
     assert errors(at) == [f"{case}.csv: {expected} The previous dataset is still in use."]
     assert "Traceback" not in expected
-    assert at.session_state[CONFIG_KEY].to_dict() == before
+    assert config_of(at).to_dict() == before
     assert at.dataframe[0].value.equals(preview)
     # A rerun with the bad file still in the uploader shows the message again and changes nothing.
     at.run()
     assert errors(at) == [f"{case}.csv: {expected} The previous dataset is still in use."]
-    assert at.session_state[CONFIG_KEY].to_dict() == before
+    assert config_of(at).to_dict() == before
 
 
 def test_messages_for_the_bad_files_are_the_expected_ones():
@@ -112,10 +86,10 @@ def test_an_uploaded_file_is_read_once_so_later_edits_survive_reruns():
     at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
     at.multiselect(key="tasks").set_value(["label", "weight"]).run()
     at.run()
-    assert at.session_state[CONFIG_KEY].task_names == ["label", "weight"]
+    assert config_of(at).task_names == ["label", "weight"]
     # The dataset notes report dropped rows with missing values.
     upload(at, "csv_upload", "gaps.csv", GOOD_CSV + b"6,,3.0,b\n7,red,NA,a\n")
-    assert at.session_state[CONFIG_KEY].dataset == "upload:gaps.csv"
+    assert config_of(at).dataset == "csv:gaps.csv"
     assert "Dropped 2 of 7 rows with missing values (colour: 1, weight: 1)." in [i.value for i in at.info]
     assert "5 rows × 4 columns" in [c.value for c in at.caption]
 
@@ -138,35 +112,24 @@ def test_task_errors_show_next_to_the_task_picker_and_on_train():
     at.button(key="train_button").click().run()
     assert not at.exception
     assert message[0] in errors(at)
-    assert RUN_KEY not in at.session_state
+    assert not has_run(at)
 
 
 # ---- training: divergence, exports, rerun from the config ------------------------------------------------
-def train(at: AppTest, timeout: float = 90) -> AppTest:
-    at.switch_page("pages/train.py").run()
-    at.button(key="train_button").click().run()
-    assert not at.exception, at.exception
-    assert not errors(at), errors(at)
-    assert at.session_state[RUN_KEY].run.join(timeout)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 @pytest.fixture(scope="module")
 def trained() -> AppTest:
     at = new_app()
-    cfg = at.session_state[CONFIG_KEY]
+    cfg = config_of(at)
     cfg.epochs, cfg.seed = 8, 5
     return train(at)
 
 
 def test_divergence_stops_with_the_core_message_and_predict_still_works():
     at = new_app()
-    cfg = at.session_state[CONFIG_KEY]
+    cfg = config_of(at)
     cfg.optimizer, cfg.lr, cfg.epochs = "sgd", 50.0, 30
     train(at)
-    result = at.session_state[RUN_KEY].run.result
+    result = training(at).run.result
     assert result.stopped_reason == "diverged"
     assert [w.value for w in at.warning] == [result.message]
     assert "Try a lower learning rate (lr=50)" in result.message
@@ -175,7 +138,7 @@ def test_divergence_stops_with_the_core_message_and_predict_still_works():
     metrics = {m.label: m.value for m in at.metric}
     assert math.isfinite(float(metrics["petal_width"]))
     assert metrics["species"] in ("setosa", "versicolor", "virginica")
-    predicted = at.session_state[RUN_KEY].run.predictor.predict_one(
+    predicted = training(at).run.predictor.predict_one(
         {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1})
     assert all(math.isfinite(p) for p in predicted["species"].probabilities.values())
 
@@ -185,7 +148,7 @@ def test_exports_are_parseable_files(trained, tmp_path):
     labels = {b.label for b in at.get("download_button")}
     assert {"Model (.keras)", "Config (.json)", "Loss history (.csv)", "Test metrics (.csv)",
             "TF.js model (.zip)"} <= labels
-    session = at.session_state[RUN_KEY]
+    session = training(at)
     result = session.run.result
     config = json.loads(exports.config_json(result))
     assert TrainConfig.from_dict(config).to_dict() == result.config.to_dict()
@@ -217,7 +180,7 @@ def test_exports_are_parseable_files(trained, tmp_path):
 def test_tfjs_export_of_an_unsupported_layer_gives_the_message(trained):
     from mtl_core._tf import keras
 
-    run = trained.session_state[RUN_KEY].run
+    run = training(trained).run
     inputs = keras.Input((3,))
     odd = keras.Model(inputs, {"species": keras.layers.LayerNormalization(name="odd")(inputs)})
     fake = SimpleNamespace(cache={}, run=SimpleNamespace(result=SimpleNamespace(model=odd), info=run.info))
@@ -227,13 +190,13 @@ def test_tfjs_export_of_an_unsupported_layer_gives_the_message(trained):
 
 
 def test_the_config_json_trains_the_same_run_in_a_fresh_session(trained):
-    first = trained.session_state[RUN_KEY].run.result
+    first = training(trained).run.result
     at = new_app("pages/model.py")
     upload(at, "config_upload", "run.json", exports.config_json(first))
     assert any(s.value.startswith("Loaded the config from run.json") for s in at.success)
     assert any("never loaded" in c.value for c in at.caption)
-    assert at.session_state[CONFIG_KEY].to_dict() == first.config.to_dict()
-    second = train(at).session_state[RUN_KEY].run.result
+    assert config_of(at).to_dict() == first.config.to_dict()
+    second = training(train(at)).run.result
 
     def strip(history):
         return [{k: v for k, v in e.to_dict().items() if k != "elapsed"} for e in history]
@@ -253,18 +216,30 @@ def test_the_config_json_trains_the_same_run_in_a_fresh_session(trained):
 ])
 def test_a_bad_config_file_keeps_the_config(data, message):
     at = new_app("pages/model.py")
-    before = at.session_state[CONFIG_KEY].to_dict()
+    before = config_of(at).to_dict()
     upload(at, "config_upload", "bad.json", data)
     assert any(message in e for e in errors(at)), errors(at)
-    assert at.session_state[CONFIG_KEY].to_dict() == before
+    assert config_of(at).to_dict() == before
+
+
+@pytest.mark.parametrize("prefix", ["csv:", "upload:"])  # "upload:" in configs saved before uploads were csv:
+def test_a_config_of_an_uploaded_csv_loads_once_the_csv_is_uploaded(prefix):
+    at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
+    at.switch_page("pages/model.py").run()
+    upload(at, "config_upload", "run.json", json.dumps(
+        {"dataset": f"{prefix}good.csv", "tasks": ["label", "weight"], "seed": 9}).encode())
+    assert not errors(at), errors(at)
+    assert any(s.value.startswith("Loaded the config from run.json: Uploaded: good.csv, tasks label, weight")
+               for s in at.success)
+    assert (config_of(at).dataset, config_of(at).task_names, config_of(at).seed) == (
+        "csv:good.csv", ["label", "weight"], 9)
 
 
 # ---- the setup in the URL ----------------------------------------------------------------------------------
 def variants() -> list[TrainConfig]:
     configs = [p.make_config() for p in PRESETS.values()]
     odd = PRESETS["penguins"].make_config()
-    # gradnorm: its lr below is a parameter it takes (validation refuses one a strategy doesn't take).
-    odd.arch, odd.experts, odd.expert_units, odd.weighting = "mmoe", 3, 12, "gradnorm"
+    odd.arch, odd.experts, odd.expert_units, odd.weighting = "mmoe", 3, 12, "uncertainty"
     odd.heads = {"sex": [4, 2]}
     odd.loss_weights = {"species": 0.25, "body_mass_g": 1e-05}
     odd.tasks[1] = TaskSpec("sex", "binary")
@@ -285,7 +260,7 @@ def test_a_link_opens_the_same_setup_and_the_url_follows_the_config():
     query = {"ds": "penguins", "t": "species,sex", "sh": "16", "hd": "", "w": "sex:0.5", "wt": "fixed",
              "seed": "7", "ep": "30", "lr": "0.02", "opt": "rmsprop", "a": "mmoe", "ex": "3"}
     at = new_app(query=query)
-    cfg = at.session_state[CONFIG_KEY]
+    cfg = config_of(at)
     assert (cfg.dataset, cfg.task_names, cfg.shared, cfg.head, cfg.seed, cfg.epochs, cfg.lr, cfg.optimizer,
             cfg.arch, cfg.experts) == ("penguins", ["species", "sex"], [16], [], 7, 30, 0.02, "rmsprop", "mmoe", 3)
     assert cfg.loss_weights == {"sex": 0.5}
@@ -296,7 +271,7 @@ def test_a_link_opens_the_same_setup_and_the_url_follows_the_config():
     assert at.query_params["ds"] == "relatedness" and at.query_params["d.p"] == "0.8"
     at.switch_page("pages/model.py").run()
     code = at.code[0].value
-    assert code == "?" + share.query_string(share.config_to_params(at.session_state[CONFIG_KEY]))
+    assert code == "?" + share.query_string(share.config_to_params(config_of(at)))
     assert "t=y1,y2" in code and "sh=32,16" in code
 
 
@@ -314,7 +289,7 @@ def test_a_bad_link_shows_the_message_and_falls_back_to_the_default(query, messa
     assert len(at.error) == 1 and message in at.error[0].value, errors(at)
     assert at.error[0].value.startswith("This link's setup can't be used")
     default = PRESETS["heterogeneous"].make_config()
-    assert at.session_state[CONFIG_KEY].to_dict() == default.to_dict()
+    assert config_of(at).to_dict() == default.to_dict()
     assert at.query_params == share.config_to_params(default)
     # The message goes once the user changes something.
     at.button(key="preset_seed").click().run()
@@ -325,7 +300,7 @@ def test_an_uploaded_dataset_has_no_link():
     at = upload(new_app("pages/data.py"), "csv_upload", "good.csv", GOOD_CSV)
     at.switch_page("pages/model.py").run()
     assert any("can't be in a link" in i.value for i in at.info)
-    assert share.config_to_params(at.session_state[CONFIG_KEY]) == {}
+    assert share.config_to_params(config_of(at)) == {}
 
 
 def test_share_links_point_at_the_home_page():

@@ -12,16 +12,10 @@ from __future__ import annotations
 import ctypes
 import gc
 import time
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import TaskSpec
+from tests.apptest import config_of, new_app, press_train, training, wait_for_run
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-CONFIG_KEY = "mtl.config"
-RUN_KEY = "mtl.run"
 RUNS = 30
 MAX_GROWTH_MB = 40.0
 
@@ -51,8 +45,8 @@ def wait_released(timeout: float = 10.0) -> None:
 
 
 def test_thirty_trainings_in_one_session_stop_growing_memory():
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    cfg = at.session_state[CONFIG_KEY]
+    at = new_app(timeout=120)
+    cfg = config_of(at)
     # Small and quick to trace (one task, no validation split), but the whole path: training, test metrics,
     # charts, export files.
     cfg.tasks, cfg.inputs, cfg.shared, cfg.epochs = [TaskSpec("species")], None, [8], 3
@@ -61,12 +55,10 @@ def test_thirty_trainings_in_one_session_stop_growing_memory():
     rss: dict[int, float] = {}
     previous = None
     for i in range(1, RUNS + 1):
-        at.session_state[CONFIG_KEY].seed = i  # a different run each time, as users do
-        at.button(key="train_button").click().run()
-        assert not at.exception, at.exception
-        session = at.session_state[RUN_KEY]
+        config_of(at).seed = i  # a different run each time, as users do
+        session = training(press_train(at))
         assert session is not previous
-        assert session.run.join(60)
+        assert wait_for_run(at, 60)
         at.run()  # the results: charts, metrics, export buttons
         assert not at.exception, at.exception
         assert "export:tfjs" in session.cache
