@@ -10,22 +10,28 @@ from mtl_core.errors import MTLError
 
 #: Modules that add a subcommand: each has ``register(subparsers)`` that sets ``func`` as a default.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("mtl_core.cli.datasets", "mtl_core.cli.train", "mtl_core.cli.predict",
-                                      "mtl_core.cli.compare", "mtl_core.cli.export")
+                                      "mtl_core.cli.compare", "mtl_core.cli.export", "mtl_core.cli.tune")
 
 
-def build_parser() -> Parser:
+def build_parser(prog: str = "mtl") -> Parser:
     """The full argument parser."""
-    parser = Parser(prog="python -m mtl_core", description="MTL Playground: multi-task learning from the shell.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser = Parser(prog=prog, description="MTL Playground: multi-task learning from the shell.",
+                    epilog=f"Run `{prog} COMMAND --help` for a command's options.")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=Parser)
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "mtl") -> int:
     """Run the CLI; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser(prog)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            # A bare `mtl` is a question, not a typo: answer with the command list (exit 2: nothing ran).
+            print(parser.format_help(), end="")
+            return EXIT_BAD_INPUT
         return args.func(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
