@@ -96,7 +96,7 @@ class Field:
 
     def widget_bounds(self) -> dict[str, Any]:
         """``min_value``, ``max_value`` and ``step`` for a Streamlit number input or slider."""
-        cast = int if self.kind is int else float
+        cast = int if self.kind in (int, "sizes") else float  # layer sizes are whole numbers
         out: dict[str, Any] = {}
         if self.low is not None:
             out["min_value"] = cast(self.low)

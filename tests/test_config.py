@@ -158,6 +158,8 @@ def test_widget_bounds_come_from_the_table():
 
     assert widget_bounds("dropout") == {"min_value": 0.0, "max_value": 0.95, "step": 0.05}
     assert widget_bounds("batch_size") == {"min_value": 1, "max_value": 1_000_000, "step": 8}
+    layer = widget_bounds("shared")
+    assert layer == {"min_value": 1, "max_value": 4096, "step": 1} and all(type(v) is int for v in layer.values())
     # Loss weights have no upper bound, but their sliders stop at 5.
     assert widget_bounds("loss_weights")["max_value"] == 5.0
 
