@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from mtl_core.cli.common import EXIT_BAD_INPUT, Parser, UsageError
@@ -10,7 +11,8 @@ from mtl_core.errors import MTLError
 
 #: Modules that add a subcommand: each has ``register(subparsers)`` that sets ``func`` as a default.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("mtl_core.cli.datasets", "mtl_core.cli.train", "mtl_core.cli.predict",
-                                      "mtl_core.cli.compare", "mtl_core.cli.export", "mtl_core.cli.tune")
+                                      "mtl_core.cli.compare", "mtl_core.cli.export", "mtl_core.cli.tune",
+                                      "mtl_core.cli.runs")
 
 
 def build_parser(prog: str = "mtl") -> Parser:
@@ -42,3 +44,8 @@ def main(argv: list[str] | None = None, prog: str = "mtl") -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mtl datasets | head`): no traceback; point stdout at devnull so that
+        # Python's final flush does not raise again (the recipe of the signal module's docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
