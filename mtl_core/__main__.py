@@ -1,7 +1,7 @@
-"""``python -m mtl_core``."""
+"""``python -m mtl_core``: the same CLI as the ``mtl`` command."""
 
 import sys
 
 from mtl_core.cli.main import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m mtl_core"))

@@ -8,12 +8,13 @@ import keras
 import numpy as np
 import pytest
 
+from mtl_core.cli.predict import parse_row
 from mtl_core.config import TaskSpec, TrainConfig
 from mtl_core.data.registry import load_dataset
 from mtl_core.errors import DataError
 from mtl_core.io.model_info import ModelInfo
 from mtl_core.io.saving import load_model, model_bytes, read_info, save_model
-from mtl_core.models.predict import Predictor, parse_row
+from mtl_core.models.predict import Predictor
 from mtl_core.training.trainer import Trainer
 
 

@@ -1,4 +1,4 @@
-"""``python -m mtl_core export``: turn a saved ``.keras`` model into another format (TensorFlow.js)."""
+"""``mtl export``: turn a saved ``.keras`` model into another format (TensorFlow.js)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mtl_core.errors import DataError, bad_value
+from mtl_core.errors import bad_value
 
 #: Export formats and what each writes.
 EXPORT_FORMATS = {"tfjs": "a TensorFlow.js layers model: model.json plus float32 weight shards"}
@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise bad_value("out", args.out, "is a file; give a directory for model.json and its weight shards")
-    if not Path(args.model).is_file():
-        raise bad_value("model", args.model, "no such file", DataError)
+    from mtl_core.io.saving import load_model, read_info
+
+    read_info(args.model)  # a missing or foreign file fails here, before TensorFlow's import
     from mtl_core.io.export_tfjs import export_tfjs
-    from mtl_core.io.saving import load_model
 
     model, info = load_model(args.model)
     target = export_tfjs(model, info, out)

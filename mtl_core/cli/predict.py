@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from mtl_core.cli.common import finite
+from mtl_core.cli.common import strict_dumps
+from mtl_core.errors import DataError, bad_value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,17 +18,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run)
 
 
+def parse_row(text: str, columns: list[str]) -> dict[str, object]:
+    """Parse ``"v1,v2,..."`` into ``{column: value}`` (numbers where possible)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != len(columns):
+        raise bad_value("row", text, f"expected {len(columns)} comma-separated values for {columns}", DataError)
+    row: dict[str, object] = {}
+    for col, part in zip(columns, parts):
+        try:
+            row[col] = float(part)
+        except ValueError:
+            row[col] = part
+    return row
+
+
 def run(args: argparse.Namespace) -> int:
-    """Predict every task of a saved model for one row."""
+    """Predict every task of a saved model for one row; the file and the row are checked before TensorFlow."""
     from mtl_core.io.saving import load_model, read_info
-    from mtl_core.models.predict import Predictor, parse_row
 
     info = read_info(args.model)
     row = parse_row(args.row, info.schema.columns)
+    info.schema.encode_row(row)  # a bad category or number fails here, before TensorFlow's import
+    from mtl_core.models.predict import Predictor
+
     model, info = load_model(args.model)
     predictions = Predictor(model, info).predict_one(row)
     if args.json:
-        print(json.dumps(finite({k: vars(v) for k, v in predictions.items()})))
+        print(strict_dumps({k: vars(v) for k, v in predictions.items()}))
     else:
         for prediction in predictions.values():
             print(prediction.text())

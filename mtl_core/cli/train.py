@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from mtl_core.cli.common import ProgressBar, finite, format_metrics
+from mtl_core.cli.common import ProgressBar, format_metrics, load_checked, strict_dumps
 from mtl_core.cli.options import add_data_arguments, add_model_arguments, config_from_args
 from mtl_core.presets import TUTORIAL_FLOWERS
 
@@ -22,17 +21,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train a model and report its history and test metrics."""
     config = config_from_args(args)
-    from mtl_core.data.sources import load_source
+    data = load_checked(config)
     from mtl_core.training.trainer import EpochEvent, Trainer
 
-    data = load_source(config)
     progress = ProgressBar()
 
     def on_epoch(event: EpochEvent) -> None:
-        losses = " ".join(f"{k}={v:.4f}" for k, v in event.loss.items())
-        progress.update(event.epoch / config.epochs, f"epoch {event.epoch}/{config.epochs}  {losses}")
+        fraction = event.epoch / config.epochs
+        if progress.due(fraction):  # the text costs more than the epoch on small data: build it only to draw
+            losses = " ".join(f"{k}={v:.4f}" for k, v in event.loss.items())
+            progress.update(fraction, f"epoch {event.epoch}/{config.epochs}  {losses}")
 
-    result = Trainer(config, data.frame, on_epoch).run()
+    # No bar (stderr is not a terminal, e.g. `--json > run.json`): no per-epoch callback at all.
+    result = Trainer(config, data.frame, on_epoch if progress.enabled else None).run()
     progress.close()
     if args.save:
         from mtl_core.io.model_info import ModelInfo
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         out = result.to_dict()
         if flowers is not None:
             out["tutorial_predictions"] = flowers
-        print(json.dumps(finite(out)))
+        print(strict_dumps(out))
         return 0
     for note in data.notes + result.prepared.notes:
         print(note)

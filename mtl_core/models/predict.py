@@ -9,7 +9,6 @@ import pandas as pd
 
 from mtl_core._tf import keras, tf
 from mtl_core.data.tasks import Task
-from mtl_core.errors import DataError, bad_value
 from mtl_core.io.model_info import ModelInfo
 
 
@@ -68,17 +67,3 @@ class Predictor:
         """Predict every task for one row given as ``{column: value}``."""
         result = self._fn(tf.constant(self.info.schema.encode_row(values)))
         return {t.name: interpret(t, result[t.output].numpy()[0]) for t in self.info.tasks}
-
-
-def parse_row(text: str, columns: list[str]) -> dict[str, object]:
-    """Parse ``"v1,v2,..."`` into ``{column: value}`` (numbers where possible)."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != len(columns):
-        raise bad_value("row", text, f"expected {len(columns)} comma-separated values for {columns}", DataError)
-    row: dict[str, object] = {}
-    for col, part in zip(columns, parts):
-        try:
-            row[col] = float(part)
-        except ValueError:
-            row[col] = part
-    return row
