@@ -201,6 +201,20 @@ def test_a_newer_schema_is_refused(tmp_path):
         open_store(url)
 
 
+def test_threads_share_one_store(store):
+    # The dashboard serves every session from threads of one process, all using one store.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(t: int) -> list[str]:
+        ids = [store.add_run(make_record(i, notebook=f"t{t}")) for i in range(15)]
+        assert len(store.list_runs(notebook=f"t{t}")) == 15
+        return ids
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for batch in pool.map(work, range(4)) for i in batch]
+    assert len(set(ids)) == 60 and {r.id for r in store.list_runs()} == set(ids)
+
+
 # ---- several processes -------------------------------------------------------------------------------------
 
 WRITER = """
