@@ -47,6 +47,8 @@ class Entry:
     params: tuple[ParamSpec, ...] = ()
     #: Whether the user's loss weights (the sliders) drive the weights; only ``fixed`` among the strategies.
     uses_user_weights: bool = False
+    #: The TrainConfig fields an architecture reads besides the heads (the Model page shows their widgets).
+    fields: tuple[str, ...] = ()
 
     @property
     def param_specs(self) -> dict[str, ParamSpec]:
@@ -86,10 +88,10 @@ WEIGHTINGS: dict[str, Entry] = _registry(
 
 ARCHITECTURES: dict[str, Entry] = _registry(
     Entry("hard", "Hard parameter sharing", "A shared trunk of dense layers, then one head per task.",
-          "mtl_core.models.hard_sharing:build_hard_sharing"),
+          "mtl_core.models.hard_sharing:build_hard_sharing", fields=("shared",)),
     Entry("mmoe", "Multi-gate Mixture-of-Experts",
           "Shared experts mixed by one softmax gate per task, then a tower per task (Ma et al., KDD 2018).",
-          "mtl_core.models.mmoe:build_mmoe"),
+          "mtl_core.models.mmoe:build_mmoe", fields=("experts", "expert_units")),
 )
 
 

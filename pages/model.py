@@ -40,12 +40,13 @@ with settings:
     st.subheader("Architecture")
     field(st.selectbox, "Architecture", "arch", format_func=lambda n: ARCHITECTURES[n].title)
     st.caption(ARCHITECTURES[cfg.arch].description if cfg.arch in ARCHITECTURES else "")
-    if cfg.arch == "hard":
+    arch_fields = ARCHITECTURES[cfg.arch].fields if cfg.arch in ARCHITECTURES else ()
+    if "shared" in arch_fields:
         sizes_editor("Shared trunk", "shared", lambda: state.config().shared,
                      lambda v: setattr(state.config(), "shared", v),
                      help="Dense layers every task uses; their weights are shared.")
         shown.append(show_error(error, "shared"))
-    else:
+    if "experts" in arch_fields:
         cols = st.columns(2)
         with cols[0]:
             field(st.number_input, "Experts", "experts", help="Shared expert networks; each task's gate mixes them.")

@@ -27,6 +27,7 @@ assert not at.exception, at.exception
 print(json.dumps({{
     "loaded": sorted(m for m in ("tensorflow", "keras") if m in sys.modules),
     "inputs": {{n.key: n.value for n in at.number_input if n.key and n.key.startswith("wp:")}},
+    "numbers": sorted(n.key for n in at.number_input if n.key),
     "sliders": {{s.key: s.disabled for s in at.slider if s.key and s.key.startswith("lw:")}},
     "dot": [c.proto.spec for c in at.get("graphviz_chart")],
     "success": [s.value for s in at.success],
@@ -54,6 +55,8 @@ def test_model_page_shows_gradnorm_parameters_on_first_render_without_tensorflow
     assert shown["success"] == ["These settings are valid."]
     # The diagram's input width comes from the core's model_shape: iris's four measurements less the target.
     assert "3 input features" in shown["dot"][0] and "3 classes (softmax)" in shown["dot"][0]
+    # The registry says which architecture settings to show: hard sharing's trunk, not MMoE's experts.
+    assert "shared.0" in shown["numbers"] and "experts" not in shown["numbers"]
 
 
 def test_mmoe_diagram_is_drawn_from_the_core_shape_without_tensorflow():
@@ -64,4 +67,5 @@ def test_mmoe_diagram_is_drawn_from_the_core_shape_without_tensorflow():
     assert "8 shared experts, 5 units each" in dot
     assert "gate of species" in dot and "gate of body_mass_g" in dot and "… 3 more" in dot
     assert shown["inputs"] == {}  # fixed weights take no parameters
+    assert {"experts", "expert_units"} <= set(shown["numbers"]) and "shared.0" not in shown["numbers"]
     assert shown["sliders"] and not any(shown["sliders"].values())

@@ -100,7 +100,7 @@ def architecture_dot(config: TrainConfig, shape: ModelShape) -> str:
     lines.append(_node("inputs", inputs, "#eeeeee", "ellipse"))
     last = "inputs"
     tasks = shape.outputs
-    if shape.arch == "mmoe":
+    if shape.experts:
         trunk_ends = _mmoe_lines(lines, shape)
     else:
         for i, units in enumerate(shape.trunk, start=1):
