@@ -13,7 +13,7 @@ from mtl_core.errors import ConfigError, DataError, MTLError
 # name -> module holding it; these need TensorFlow, so they load on first access.
 _LAZY = {
     "Trainer": "training.trainer", "TrainResult": "training.trainer", "EpochEvent": "training.trainer",
-    "train": "training.trainer", "BackgroundRun": "jobs.background", "Predictor": "models.predict",
+    "train": "training.trainer", "TrainingJob": "jobs.training", "Job": "jobs.job", "Predictor": "models.predict",
     "TaskPrediction": "models.predict", "save_model": "io.saving", "load_model": "io.saving",
     "model_bytes": "io.saving", "ModelInfo": "io.model_info", "load_dataset": "data.registry",
     "DATASETS": "data.registry",

@@ -52,7 +52,7 @@ def _fill(values: dict, example: int | None = None) -> None:
 
 
 def _load_example() -> None:
-    rows = run.trainer.prepared.rows
+    rows = run.prepared.rows
     split = next((s for s in ("test", "val", "train") if len(rows[s])), "train")
     pool = rows[split]
     session.cache["example_split"] = {"test": "held-out test", "val": "validation", "train": "training"}[split]

@@ -4,7 +4,8 @@ import streamlit as st
 
 from mtl_core.errors import MTLError
 from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS
-from ui import jobs
+from mtl_core.jobs.job import Job
+from ui import state
 from ui.relatedness_view import P_OPTIONS, findings, gain_figure, settings, study_figure, summary_table
 from ui.widgets import bound
 
@@ -27,7 +28,7 @@ st.markdown(
     "not show it). With one seed the curves are noisy: add seeds to see the spread (error bars: sd over seeds).")
 
 cfg = settings()
-current = jobs.job(JOB)
+current = state.job(JOB)
 running = current is not None and current.running
 
 
@@ -62,7 +63,7 @@ buttons = st.columns([1, 1, 4])
 run_clicked = buttons[0].button("Run the study", key="relatedness_run", type="primary", icon=":material/play_arrow:",
                                 disabled=running, width="stretch")
 buttons[1].button("Stop", key="relatedness_stop", icon=":material/stop:", disabled=not running,
-                  on_click=jobs.stop_job, args=(JOB,), width="stretch")
+                  on_click=state.stop_job, args=(JOB,), width="stretch")
 
 if run_clicked:
     error = None
@@ -71,18 +72,17 @@ if run_clicked:
             import mtl_core._tf  # noqa: F401 - import TensorFlow here, not in the study's thread
             from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
 
-            job = jobs.BackgroundJob("The study")
-            study = RelatednessStudy(cfg.p_values, cfg.seed_list(), study_config(int(cfg.epochs)), n=int(cfg.rows),
-                                     models=cfg.models, on_progress=job.report)
+            job = Job(RelatednessStudy(cfg.p_values, cfg.seed_list(), study_config(int(cfg.epochs)),
+                                       n=int(cfg.rows), models=cfg.models))
         except MTLError as exc:
             error = str(exc)
     if error is None:
-        jobs.start_job(JOB, job, study)
+        state.start_job(JOB, job)
         st.rerun()
     st.error(error)
 
 
-def _results(job: jobs.BackgroundJob) -> None:
+def _results(job: Job) -> None:
     if job.error:
         st.error(job.error)
         return
@@ -97,7 +97,7 @@ def _results(job: jobs.BackgroundJob) -> None:
         return
     c = result.config
     ps = ", ".join(f"{p:g}" for p in sorted(set(summary["p"])))
-    st.caption(f"{len(result.records)} test losses in {job.seconds:.0f} s · p {ps}"
+    st.caption(f"{len(result.records)} test losses in {job.elapsed:.0f} s · p {ps}"
                f" · seeds {sorted(set(result.to_frame()['seed']))} · hard sharing {c.shared} + head {c.head}, MMoE "
                f"{c.experts}×{c.expert_units} experts + tower {c.head} · up to {c.epochs} epochs, lr {c.lr:g}")
     st.plotly_chart(study_figure(summary), key="relatedness_fig")
@@ -118,7 +118,7 @@ def _results(job: jobs.BackgroundJob) -> None:
 @st.fragment(run_every=LIVE_SECONDS if running else None)
 def live(was_running: bool) -> None:
     """Progress while the study runs; the results once it ends."""
-    job = jobs.job(JOB)
+    job = state.job(JOB)
     if job is None:
         st.info("Choose the settings and press **Run the study**. It runs in the background: you can visit other "
                 "pages and come back.", icon=":material/info:")

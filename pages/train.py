@@ -63,9 +63,9 @@ if train_clicked:
         try:
             dataset = state.dataset()
             # TensorFlow loads here, on first use, never on the home page.
-            from mtl_core.jobs.background import BackgroundRun
+            from mtl_core.jobs.training import TrainingJob
 
-            new_run = BackgroundRun(cfg, dataset.frame)
+            new_run = TrainingJob(cfg, dataset.frame)
         except MTLError as exc:
             build_error = str(exc)
     if build_error is None:
@@ -94,7 +94,7 @@ if current != started:
     st.caption("The settings changed since this run started; press **Train** to train with the new ones.")
 
 # ---- loss weights, live ------------------------------------------------------------------------------
-uses_sliders = getattr(run.trainer.strategy, "uses_user_weights", False)
+uses_sliders = run.uses_user_weights
 weights = session.cache.setdefault("weights", run.config.weights_for(tasks))
 
 
@@ -142,8 +142,7 @@ def _progress(events: list) -> None:
     total = run.config.epochs
     done = len(events)
     if running and done == 0:
-        elapsed = time.perf_counter() - (run.started_at or time.perf_counter())
-        st.progress(0.0, text=f"Epoch 0/{total} · compiling the training step ({elapsed:.0f} s)…")
+        st.progress(0.0, text=f"Epoch 0/{total} · compiling the training step ({run.elapsed:.0f} s)…")
         return
     elapsed = events[-1].elapsed if events else 0.0
     text = f"Epoch {done}/{total} · {elapsed:.1f} s"

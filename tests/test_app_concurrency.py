@@ -104,9 +104,9 @@ def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result(monkeyp
     assert not errors, errors
 
     runs = [out[i]["run"] for i in range(SESSIONS)]
-    assert len({id(r) for r in runs}) == SESSIONS and len({id(r.trainer.model) for r in runs}) == SESSIONS
+    assert len({id(r) for r in runs}) == SESSIONS and len({id(r.work.trainer.model) for r in runs}) == SESSIONS
     # They really trained at the same time: every run began its epochs before any run had finished.
-    began, ended = zip(*(spans[id(r.trainer)] for r in runs))
+    began, ended = zip(*(spans[id(r.work.trainer)] for r in runs))
     shown = [(round(b - min(began), 2), round(e - min(began), 2)) for b, e in zip(began, ended)]
     assert max(began) < min(ended), f"not all eight trained at once; (start, end) s: {shown}"
     for i, run in enumerate(runs):

@@ -17,7 +17,7 @@ def test_home_lists_every_preset_and_does_not_load_tensorflow():
             f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
             "assert not at.exception, at.exception; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'mtl_core.training.trainer', 'mtl_core.models.predict', "
-            "'mtl_core.jobs.background', 'mtl_core.io.saving') if m in sys.modules)); "
+            "'mtl_core.jobs.training', 'mtl_core.io.saving') if m in sys.modules)); "
             "print([m.value for m in at.markdown])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

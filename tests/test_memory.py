@@ -1,17 +1,19 @@
-"""30 trainings in a row in one dashboard session: the process's memory must stop growing.
+"""30 jobs of each kind in one process (trainings, comparisons, relatedness studies): memory must stop growing.
 
-Each iteration is what a user does: press Train on /train, wait, see the results (charts, metrics and the
-export files, which are made and cached per run). Resident memory (VmRSS) is read after runs 10, 20 and 30.
+Trainings go through the dashboard, as a user does: press Train on /train, wait, see the results (charts,
+metrics and the export files, which are made and cached per run). Comparisons and studies run as core jobs
+(``mtl_core.jobs.job.Job``), each training several models. Resident memory (VmRSS) is read after runs 10, 20
+and 30; the bound: growth from run 10 to run 30 < 40 MB per kind.
 
-Bound held: growth from run 20 to run 30 < 40 MB. Before ui.tf_memory, every run kept its traced graph alive
-through TensorFlow's gradient registry: +117 MB from run 20 to 30 (two tasks); with it, +3 MB (one task).
+Before the graph release (``mtl_core.training.graph_release``), every Trainer kept its traced graph alive
+through TensorFlow's gradient registry: +117 MB from run 20 to 30 of two-task trainings, and about 12 MB per
+trained model of a comparison or study.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
-import time
 
 from mtl_core.config import TaskSpec
 from tests.apptest import config_of, new_app, press_train, training, wait_for_run
@@ -35,15 +37,6 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def wait_released(timeout: float = 10.0) -> None:
-    """Let the release threads of finished runs do their work."""
-    import threading
-
-    deadline = time.monotonic() + timeout
-    while any(t.name == "mtl-release" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 def test_thirty_trainings_in_one_session_stop_growing_memory():
     at = new_app(timeout=120)
     cfg = config_of(at)
@@ -53,6 +46,7 @@ def test_thirty_trainings_in_one_session_stop_growing_memory():
     cfg.val_fraction, cfg.conflict_every = 0.0, 0
     at.switch_page("pages/train.py").run()
     rss: dict[int, float] = {}
+    entries: dict[int, int] = {}
     previous = None
     for i in range(1, RUNS + 1):
         config_of(at).seed = i  # a different run each time, as users do
@@ -64,28 +58,64 @@ def test_thirty_trainings_in_one_session_stop_growing_memory():
         assert "export:tfjs" in session.cache
         previous = session
         if i % 10 == 0:
-            wait_released()
             rss[i] = rss_mb()
-    growth = rss[30] - rss[20]
-    print(f"VmRSS after runs 10/20/30: {rss[10]:.1f} / {rss[20]:.1f} / {rss[30]:.1f} MB; "
-          f"10->20 {rss[20] - rss[10]:+.1f} MB, 20->30 {growth:+.1f} MB")
-    assert growth < MAX_GROWTH_MB, rss
+            entries[i] = registry_size()
+    assert entries[30] <= entries[10], f"the gradient registry grew: {entries}"
+    check_growth("trainings", rss)
 
 
-def test_a_finished_run_leaves_nothing_in_tensorflows_gradient_registry(iris_frame, hetero_config):
-    from tensorflow.python.framework import ops
+def check_growth(kind: str, rss: dict[int, float]) -> None:
+    """Print the figures and assert the growth from run 10 to run 30 stays under the bound."""
+    growth = rss[30] - rss[10]
+    print(f"{kind}: VmRSS after runs 10/20/30: {rss[10]:.1f} / {rss[20]:.1f} / {rss[30]:.1f} MB; "
+          f"10->30 {growth:+.1f} MB")
+    assert growth < MAX_GROWTH_MB, (kind, rss)
 
-    from mtl_core.jobs.background import BackgroundRun
-    from ui.tf_memory import release_graphs
 
-    hetero_config.epochs = 2
-    run = BackgroundRun(hetero_config, iris_frame).start()
-    assert run.join(60)
-    before = set(ops._gradient_registry._registry)
-    assert release_graphs(run.trainer) >= 1
-    removed = before - set(ops._gradient_registry._registry)
-    assert removed and all(k.startswith("CustomGradient-") for k in removed)
-    assert release_graphs(run.trainer) == 0  # nothing of this run is left
-    # The trained model still predicts after the release.
-    prediction = run.predictor.predict_one({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4})
-    assert prediction["species"].label in ("setosa", "versicolor", "virginica")
+def registry_size() -> int:
+    """How many ``CustomGradient-`` entries TensorFlow's gradient registry holds (each pins a traced graph)."""
+    from mtl_core.training.graph_release import PREFIX, gradient_registry
+
+    return sum(k.startswith(PREFIX) for k in gradient_registry())
+
+
+def run_jobs(kind: str, make_work) -> None:
+    """Run 30 jobs of ``make_work(i)`` one after the other; memory and the gradient registry must stop growing."""
+    from mtl_core.jobs.job import Job
+
+    rss: dict[int, float] = {}
+    entries: dict[int, int] = {}
+    for i in range(1, RUNS + 1):
+        job = Job(make_work(i)).start()
+        assert job.join(120) and job.error is None, job.error
+        assert job.result.stopped is False and len(job.events()) >= 2  # several models trained
+        del job
+        if i % 10 == 0:
+            rss[i] = rss_mb()
+            entries[i] = registry_size()
+    assert entries[30] <= entries[10], f"the gradient registry grew: {entries}"
+    check_growth(kind, rss)
+
+
+def test_thirty_comparisons_in_one_process_stop_growing_memory(iris_frame):
+    from mtl_core.config import TrainConfig
+    from mtl_core.experiments.compare import ComparisonRun
+
+    # Two tasks: three trainers per comparison (the multi-task model and one single-task model per task).
+    def comparison(i: int) -> ComparisonRun:
+        cfg = TrainConfig(dataset="iris", tasks=[TaskSpec("species"), TaskSpec("petal_width")],
+                          inputs=["sepal_length", "sepal_width", "petal_length"], shared=[8], head=[], epochs=2,
+                          val_fraction=0.0, seed=i)
+        return ComparisonRun(cfg, iris_frame)
+
+    run_jobs("comparisons", comparison)
+
+
+def test_thirty_relatedness_studies_in_one_process_stop_growing_memory():
+    from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
+
+    # One dataset per study, two trainers (hard sharing and MMoE), a few rows and epochs.
+    def study(i: int) -> RelatednessStudy:
+        return RelatednessStudy([1.0], [i], study_config(epochs=2), n=200, models=["hard", "mmoe"])
+
+    run_jobs("studies", study)

@@ -10,8 +10,9 @@ import streamlit as st
 
 from mtl_core.config import validate_config
 from mtl_core.errors import MTLError
+from mtl_core.jobs.job import Job
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
-from ui import jobs, state
+from ui import state
 
 JOB = "compare"
 LIVE_SECONDS = 1.0
@@ -73,11 +74,10 @@ def _start(cfg) -> str | None:
             frame = state.dataset().frame
             from mtl_core.experiments.compare import ComparisonRun
 
-            job = jobs.BackgroundJob("Comparison")
-            runner = ComparisonRun(cfg, frame, on_progress=job.report)
+            job = Job(ComparisonRun(cfg, frame))
         except MTLError as exc:
             return str(exc)
-    jobs.start_job(JOB, job, runner)
+    state.start_job(JOB, job)
     return None
 
 
@@ -88,7 +88,7 @@ def _settings_line(cfg) -> str:
             f"{cfg.epochs} epochs · seed {cfg.seed}")
 
 
-def _show_result(job: jobs.BackgroundJob) -> None:
+def _show_result(job: Job) -> None:
     if job.error:
         st.error(job.error)
         return
@@ -96,7 +96,7 @@ def _show_result(job: jobs.BackgroundJob) -> None:
     if comparison is None:
         return
     data = comparison.to_dict()
-    st.caption(f"Compared in {job.seconds:.0f} s on the test split; settings: {_settings_line(comparison.config)}")
+    st.caption(f"Compared in {job.elapsed:.0f} s on the test split; settings: {_settings_line(comparison.config)}")
     if comparison.stopped:
         st.info("Stopped before every model finished; tasks without a single-task model show no change.",
                 icon=":material/stop_circle:")
@@ -120,7 +120,7 @@ def compare_panel() -> None:
     st.subheader("Multi-task vs single-task")
     st.caption("Trains the current settings' multi-task model again and one single-task model per task (same "
                "network sizes, epochs, seed and train/test split), then compares their test metrics.")
-    current = jobs.job(JOB)
+    current = state.job(JOB)
     _panel(current is not None and current.running)
 
 
@@ -128,7 +128,7 @@ def _panel(was_running: bool) -> None:
     @st.fragment(run_every=LIVE_SECONDS if was_running else None)
     def panel() -> None:
         cfg = state.config()
-        current = jobs.job(JOB)
+        current = state.job(JOB)
         running = current is not None and current.running
         if was_running and not running:
             st.rerun()  # finished: a full rerun turns the timer off
@@ -138,7 +138,7 @@ def _panel(was_running: bool) -> None:
                                  icon=":material/compare_arrows:", disabled=running or blocker is not None,
                                  width="stretch")
         cols[1].button("Stop", key="compare_stop", icon=":material/stop:", disabled=not running,
-                       on_click=jobs.stop_job, args=(JOB,), width="stretch")
+                       on_click=state.stop_job, args=(JOB,), width="stretch")
         if blocker is not None:
             st.warning(blocker, icon=":material/info:")
         if clicked:

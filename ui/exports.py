@@ -131,7 +131,7 @@ def export_section(session: TrainingSession) -> None:
         st.caption("No test metrics file: this run has no test split.")
     if data is None:
         st.caption(f"No TF.js export: {reason}")
-    user_weights = getattr(run.trainer.strategy, "uses_user_weights", False)
+    user_weights = run.uses_user_weights
     if user_weights and any(e.weights != result.history[0].weights for e in result.history):
         st.caption("Loss weights changed during this run; the config holds the starting weights, so a rerun from "
                    "it follows the same path only until the first change.")

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS, TASKS
+from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS, TASKS, gains_by_seed
 from ui import state
 from ui.charts import NEGATIVE_COLOR, color
 
@@ -55,17 +55,6 @@ def _dodged(p: pd.Series, model: str, dodge: bool) -> np.ndarray:
     return x + (MODELS.index(model) - 1) * DODGE if dodge else x
 
 
-def gains_by_seed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per (p, seed, model) for the shared models: gain over the single-task models in percent, averaged over
-    the tasks, each task paired with its single-task model on the same dataset (positive = sharing helps)."""
-    single = frame[frame["model"] == "single"].set_index(["p", "seed", "task"])["test_loss"]
-    shared = frame[frame["model"] != "single"].copy()
-    base = np.array([single.get((p, seed, task), np.nan)
-                     for p, seed, task in zip(shared["p"], shared["seed"], shared["task"])], dtype=float)
-    shared["gain"] = (base - shared["test_loss"].to_numpy(dtype=float)) / base * 100
-    return shared.groupby(["p", "seed", "model"], sort=True)["gain"].mean().reset_index()
-
-
 def gain_figure(frame: pd.DataFrame) -> go.Figure:
     """Each shared model's gain over the single-task models against p (mean ± sd over seeds); below 0 (red
     band) sharing hurts: negative transfer."""
@@ -77,7 +66,7 @@ def gain_figure(frame: pd.DataFrame) -> go.Figure:
         rows = gains[gains["model"] == model]
         if rows.empty:
             continue
-        by_p = rows.groupby("p", sort=True)["gain"]
+        by_p = rows.groupby("p", sort=True)["gain_vs_single_pct"]
         mean, sd, seeds = by_p.mean(), by_p.std(), by_p.count()
         fig.add_trace(go.Scatter(
             x=mean.index.to_numpy(dtype=float), y=mean.to_numpy(dtype=float), name=MODEL_TITLES[model],
@@ -85,7 +74,7 @@ def gain_figure(frame: pd.DataFrame) -> go.Figure:
             error_y={"type": "data", "array": np.nan_to_num(sd.to_numpy(dtype=float)),
                      "visible": bool((seeds > 1).any()), "thickness": 1.2},
             hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: %{{y:+.1f}} % vs single-task<extra></extra>"))
-    values = gains["gain"].to_numpy(dtype=float)
+    values = gains["gain_vs_single_pct"].to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     # Always show both sides of 0 (at least ±5 %), with room for the error bars.
     low = min(float(finite.min()) if finite.size else 0.0, -5.0) * 1.15

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
     from mtl_core.data.registry import Dataset
     from mtl_core.data.sources import UploadStore
-    from mtl_core.jobs.background import BackgroundRun
+    from mtl_core.jobs.job import Job
+    from mtl_core.jobs.training import TrainingJob
 
 DEFAULT_PRESET = "heterogeneous"
 # Where users upload a CSV, for the message about a config whose CSV was uploaded in another session.
@@ -41,9 +42,9 @@ SCRATCH_KEY = "mtl.cache"
 
 @dataclass
 class TrainingSession:
-    """A background run together with the data it was trained on (pages need both)."""
+    """A training job together with the data it was trained on (pages need both)."""
 
-    run: BackgroundRun
+    run: TrainingJob
     frame: pd.DataFrame
     dataset_title: str
     token: int
@@ -174,8 +175,9 @@ def training() -> TrainingSession | None:
     return _ss().get(RUN_KEY)
 
 
-def start_training(run: BackgroundRun, frame: pd.DataFrame, title: str) -> TrainingSession:
-    """Stop any previous run, then start ``run`` and keep it for the session."""
+def start_training(run: TrainingJob, frame: pd.DataFrame, title: str) -> TrainingSession:
+    """Stop any previous run, then start ``run`` and keep it for the session (the job frees its traced graph
+    when it ends)."""
     stop_training()
     ss = _ss()
     token = ss.get(RUN_COUNTER_KEY, 0) + 1
@@ -183,10 +185,6 @@ def start_training(run: BackgroundRun, frame: pd.DataFrame, title: str) -> Train
     session = TrainingSession(run, frame, title, token)
     ss[RUN_KEY] = session
     run.start()
-    # TensorFlow would keep the run's traced graph forever (see ui.tf_memory); free it once the run ends.
-    from ui.tf_memory import release_when_finished
-
-    release_when_finished(run)
     return session
 
 
@@ -201,6 +199,35 @@ def reset_training() -> None:
     """Stop and forget the current run."""
     stop_training()
     _ss().pop(RUN_KEY, None)
+
+
+# ---- other jobs (a comparison, a relatedness study), by name, in the scratch space ---------------
+_JOBS = "jobs"
+
+
+def job(name: str) -> Job | None:
+    """The session's job called ``name`` (running or finished), if any."""
+    return scratch().get(_JOBS, {}).get(name)
+
+
+def start_job(name: str, new: Job) -> Job:
+    """Stop the session's previous ``name`` job, if any, then start ``new`` in its place."""
+    stop_job(name)
+    scratch().setdefault(_JOBS, {})[name] = new
+    return new.start()
+
+
+def stop_job(name: str) -> None:
+    """Ask the session's ``name`` job to stop, if it is running."""
+    current = job(name)
+    if current is not None and current.running:
+        current.stop()
+
+
+def forget_job(name: str) -> None:
+    """Stop and forget the session's ``name`` job."""
+    stop_job(name)
+    scratch().get(_JOBS, {}).pop(name, None)
 
 
 # ---- small per-session scratch space --------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,9 +22,7 @@ import pandas as pd
 
 from mtl_core.config import TrainConfig, validate_config
 from mtl_core.errors import bad_value
-
-#: ``on_progress(stage, fraction)``: a short label of the model being trained and the overall fraction done.
-ProgressCallback = Callable[[str, float], None]
+from mtl_core.jobs.work import ModelTrained, ProgressCallback, Work
 
 MTL_STAGE = "multi-task model"
 
@@ -146,73 +143,54 @@ def single_task_config(config: TrainConfig, task: str, inputs: list[str],
     return validate_config(single)
 
 
-class ComparisonRun:
+class ComparisonRun(Work):
     """Trains the multi-task model, then one single-task model per task; ``stop()`` is thread-safe.
 
-    Bad input raises (ConfigError/DataError) in the constructor, before any training.
+    Bad input raises (ConfigError/DataError) in the constructor, before any training. Run it directly
+    (``run()``) or as a ``mtl_core.jobs.job.Job``; its events are one ``ModelTrained`` per finished model.
     """
+
+    label = "Comparison"
 
     def __init__(self, config: TrainConfig, frame: pd.DataFrame, on_progress: ProgressCallback | None = None,
                  should_stop: Callable[[], bool] | None = None) -> None:
         from mtl_core.training.trainer import Trainer
 
+        super().__init__(on_progress, should_stop)
         self.config = check_comparable(config)
         self.config.conflict_every = 0  # the comparison never shows gradient conflict; skip its cost
         self.frame = frame
-        self.on_progress = on_progress
-        self.should_stop = should_stop
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._trainer = Trainer(self.config, frame, self._on_epoch(MTL_STAGE, 0))
+        self._mtl_trainer: Trainer | None = Trainer(self.config, frame)
         self._units = 1 + len(self.config.tasks)
 
-    def stop(self) -> None:
-        """Stop the model being trained at its next epoch boundary and skip the ones not started."""
-        self._stop.set()
-        with self._lock:
-            if self._trainer is not None:
-                self._trainer.stop()
-
-    def _on_epoch(self, stage: str, unit: int) -> Callable:
-        def callback(event: object) -> None:
-            if self.should_stop is not None and not self._stop.is_set() and self.should_stop():
-                self.stop()
-            if self.on_progress is not None:
-                done = min(event.epoch / self.config.epochs, 1.0)
-                self.on_progress(stage, (unit + done) / self._units)
-        return callback
-
-    def _report(self, stage: str, unit: int) -> None:
-        if self.on_progress is not None:
-            self.on_progress(stage, unit / self._units)
+    def _train(self, trainer: object, stage: str, unit: int) -> object:
+        result = self.train(trainer, stage, unit / self._units, 1 / self._units)
+        self.emit(ModelTrained(stage, result.stopped_reason, result.epochs_run, result.seconds))
+        return result
 
     def run(self) -> Comparison:
         """Train every model and return the comparison (partial, with ``stopped=True``, if stopped)."""
         from mtl_core.training.metrics import primary_metric
         from mtl_core.training.trainer import Trainer
 
-        self._report(MTL_STAGE, 0)
-        mtl = self._trainer.run()
+        trainer, self._mtl_trainer = self._mtl_trainer, None  # run once; the job keeps no finished Trainer
+        if trainer is None:
+            raise RuntimeError("a ComparisonRun runs once; make a new one to compare again")
+        mtl = self._train(trainer, MTL_STAGE, 0)
+        del trainer
         prepared = mtl.prepared
         stratify_by = next((t.name for t in prepared.tasks if t.is_classification), None)
         notes = [] if mtl.stopped_reason == "completed" else [f"Multi-task model: {mtl.message}"]
         results: dict[str, object] = {"mtl": mtl}
         seconds = mtl.seconds
-        stopped = self._stop.is_set()
+        stopped = self.stop_requested
         comparisons = {}
         for unit, task in enumerate(prepared.tasks, start=1):
             metric, lower = primary_metric(task)
             single_value = math.nan
-            if not self._stop.is_set():
-                stage = single_stage(task.name)
-                self._report(stage, unit)
+            if not self.stop_requested:
                 config = single_task_config(self.config, task.name, prepared.schema.columns, stratify_by)
-                trainer = Trainer(config, self.frame, self._on_epoch(stage, unit))
-                with self._lock:
-                    self._trainer = trainer
-                if self._stop.is_set():
-                    trainer.stop()
-                result = trainer.run()
+                result = self._train(Trainer(config, self.frame), single_stage(task.name), unit)
                 seconds += result.seconds
                 results[task.name] = result
                 if result.stopped_reason == "stopped":
@@ -224,8 +202,8 @@ class ComparisonRun:
             comparisons[task.name] = TaskComparison(task.name, metric, lower, mtl.test_metrics[task.name][metric],
                                                     single_value)
         stopped = stopped or mtl.stopped_reason == "stopped"
-        if not stopped and self.on_progress is not None:
-            self.on_progress("done", 1.0)
+        if not stopped:
+            self.finish()
         return Comparison(self.config, comparisons, stopped, notes, results, seconds)
 
 

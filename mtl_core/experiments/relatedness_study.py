@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from mtl_core.config import TaskSpec, TrainConfig, validate_config
 from mtl_core.errors import bad_value
+from mtl_core.jobs.work import ModelTrained, ProgressCallback, Work
 
 DATASET = "relatedness"
 TASKS = ("y1", "y2")
@@ -148,13 +148,20 @@ def _check_values(name: str, values: Sequence, low: float, high: float, whole: b
     return [int(v) for v in values] if whole else [float(v) for v in values]
 
 
-class RelatednessStudy:
-    """Runs the study; ``stop()`` (thread-safe) ends the current model at its next epoch and skips the rest."""
+class RelatednessStudy(Work):
+    """Runs the study; ``stop()`` (thread-safe) ends the current model at its next epoch and skips the rest.
+
+    Run it directly (``run()``) or as a ``mtl_core.jobs.job.Job``; its events are one ``ModelTrained`` per finished
+    model.
+    """
+
+    label = "Relatedness study"
 
     def __init__(self, p_values: Sequence[float], seeds: Sequence[int], base_config: TrainConfig | None = None,
                  n: int = DEFAULT_N, epochs: int | None = None, models: Sequence[str] = MODELS,
-                 on_progress: Callable[[str, float], None] | None = None,
+                 on_progress: ProgressCallback | None = None,
                  should_stop: Callable[[], bool] | None = None) -> None:
+        super().__init__(on_progress, should_stop)
         self.p_values = _check_values("p_values", p_values, -1.0, 1.0, whole=False)
         self.seeds = _check_values("seeds", seeds, 0, 2**31 - 1, whole=True)
         self.models = _check_models(models)
@@ -173,18 +180,6 @@ class RelatednessStudy:
                             "choose a test_fraction above 0")
         self.config = validate_config(config)
         self.n = int(_check_values("n", [n], 10, 200_000, whole=True)[0])
-        self.on_progress = on_progress
-        self.should_stop = should_stop
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._trainer = None
-
-    def stop(self) -> None:
-        """Stop after the current epoch and skip the remaining models."""
-        self._stop.set()
-        with self._lock:
-            if self._trainer is not None:
-                self._trainer.stop()
 
     def _runs(self) -> list[tuple[str, list[str]]]:
         runs = []
@@ -197,7 +192,7 @@ class RelatednessStudy:
 
     def run(self) -> RelatednessResult:
         """Generate each dataset, train every model on it and collect the test losses."""
-        from mtl_core.data.registry import load_dataset
+        from mtl_core.data.sources import load_source
         from mtl_core.training.trainer import Trainer
 
         result = RelatednessResult(self.config)
@@ -208,10 +203,10 @@ class RelatednessStudy:
             for seed in self.seeds:
                 # The base config's generator parameters (c, m, d) apply; p, seed and n are the study's.
                 params = {**self.config.dataset_params, "p": p, "seed": seed, "n": self.n}
-                data = load_dataset(DATASET, params)
+                data = load_source(replace(self.config, dataset_params=params))  # self.config names DATASET
                 measured = float(data.info["measured_correlation"])
                 for model, tasks in runs:
-                    if self._stop.is_set():
+                    if self.stop_requested:
                         result.stopped = True
                         return result
                     config = copy.deepcopy(self.config)
@@ -225,12 +220,8 @@ class RelatednessStudy:
                     config.heads = {t: s for t, s in config.heads.items() if t in tasks}
                     stage = f"p={p:g} seed={seed}: {MODEL_TITLES[model]}" + (f" {tasks[0]}" if model == "single"
                                                                              else "")
-                    trainer = Trainer(config, data.frame, self._on_epoch(stage, unit, total))
-                    with self._lock:
-                        self._trainer = trainer
-                    if self._stop.is_set():
-                        trainer.stop()
-                    trained = trainer.run()
+                    trained = self.train(Trainer(config, data.frame), stage, unit / total, 1 / total)
+                    self.emit(ModelTrained(stage, trained.stopped_reason, trained.epochs_run, trained.seconds))
                     if trained.stopped_reason == "stopped":
                         result.stopped = True
                         return result
@@ -240,17 +231,8 @@ class RelatednessStudy:
                                                "test_loss": (rmse / task.std) ** 2,
                                                "measured_correlation": measured})
                     unit += 1
-        if self.on_progress is not None:
-            self.on_progress("done", 1.0)
+        self.finish()
         return result
-
-    def _on_epoch(self, stage: str, unit: int, total: int) -> Callable:
-        def callback(event: object) -> None:
-            if self.should_stop is not None and not self._stop.is_set() and self.should_stop():
-                self.stop()
-            if self.on_progress is not None:
-                self.on_progress(stage, (unit + min(event.epoch / self.config.epochs, 1.0)) / total)
-        return callback
 
 
 def relatedness_study(p_values: Sequence[float], seeds: Sequence[int], base_config: TrainConfig | None = None,

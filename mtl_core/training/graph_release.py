@@ -24,8 +24,9 @@ PREFIX = "CustomGradient-"
 
 def gradient_registry() -> dict:
     """TensorFlow's process-wide gradient registry (private); RuntimeError saying what changed if it is gone."""
-    from mtl_core._tf import tf  # TensorFlow loads (quietly) through the one place that imports it
     from tensorflow.python.framework import ops
+
+    from mtl_core._tf import tf  # TensorFlow loads (quietly) through the one place that imports it
 
     registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
     if not isinstance(registry, dict):
