@@ -147,6 +147,13 @@ def test_bad_urls_name_db_url_and_hide_passwords(tmp_path):
         open_store(f"sqlite:///{blocker}/sub/runs.db")
 
 
+def test_postgresql_without_psycopg_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # psycopg is an optional extra
+    with pytest.raises(ConfigError, match=r"PostgreSQL needs psycopg 3: pip install") as info:
+        open_store("postgresql://u@127.0.0.1:1/x")
+    assert info.value.param == "db_url"
+
+
 def test_default_urls_follow_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("MTL_DB_URL", raising=False)
     monkeypatch.chdir(tmp_path)

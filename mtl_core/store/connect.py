@@ -26,7 +26,10 @@ _WRITE = "mtl_write"
 def make_engine(url: str, *, param: str = "db_url") -> sa.Engine:
     """An engine for a checked URL: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg 3."""
     if not is_sqlite(url):
-        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_SECONDS})
+        try:
+            return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_SECONDS})
+        except ImportError as exc:  # psycopg is an optional dependency (the "postgres" extra)
+            raise _unreachable(url, param, "PostgreSQL needs psycopg 3: pip install 'psycopg[binary]'") from exc
     database = sa.make_url(url).database
     memory = not database or database == ":memory:"
     if not memory:
