@@ -46,6 +46,20 @@ def study_config(epochs: int = 150, train_fraction: float = TRAIN_FRACTION) -> T
         test_fraction=TEST_FRACTION, conflict_every=0, seed=0))
 
 
+def gains_by_seed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (p, seed, model) for the shared models of a study's tidy frame: gain_vs_single_pct, the mean over
+    tasks of (single - model) / single * 100, each task paired with its single-task model on the same dataset
+    (positive = sharing helps; NaN without a usable single-task loss)."""
+    single = frame[frame["model"] == "single"].set_index(["p", "seed", "task"])["test_loss"]
+    shared = frame[frame["model"] != "single"].copy()
+    base = [single.get((p, seed, task), math.nan)
+            for p, seed, task in zip(shared["p"], shared["seed"], shared["task"])]
+    shared["gain_vs_single_pct"] = [(b - loss) / b * 100 if b and math.isfinite(b) else math.nan
+                                    for b, loss in zip(base, shared["test_loss"])]
+    out = shared.groupby(["p", "seed", "model"], sort=True)["gain_vs_single_pct"].mean().reset_index()
+    return out[["p", "seed", "model", "gain_vs_single_pct"]]
+
+
 @dataclass
 class RelatednessResult:
     """Every trained model's test loss per task, with the generated data's measured label correlation."""
@@ -81,17 +95,8 @@ class RelatednessResult:
         return out[columns].reset_index(drop=True)
 
     def gains(self) -> pd.DataFrame:
-        """Per (p, seed, model) for the shared models: gain_vs_single_pct, the mean over tasks of
-        (single - model) / single * 100 on the same dataset (positive = sharing helps)."""
-        frame = self.to_frame()
-        single = frame[frame["model"] == "single"].set_index(["p", "seed", "task"])["test_loss"]
-        shared = frame[frame["model"] != "single"].copy()
-        base = [single.get((p, seed, task), math.nan)
-                for p, seed, task in zip(shared["p"], shared["seed"], shared["task"])]
-        shared["gain_vs_single_pct"] = [(b - loss) / b * 100 if b and math.isfinite(b) else math.nan
-                                        for b, loss in zip(base, shared["test_loss"])]
-        out = shared.groupby(["p", "seed", "model"], sort=True)["gain_vs_single_pct"].mean().reset_index()
-        return out[["p", "seed", "model", "gain_vs_single_pct"]]
+        """Per (p, seed, model) for the shared models: gain_vs_single_pct (see ``gains_by_seed``)."""
+        return gains_by_seed(self.to_frame())
 
     def to_markdown(self) -> str:
         """A markdown table, one row per p: measured correlation, mean ± sd (over seeds) test loss per model
