@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from mtl_core.cli.main import main
+from mtl_core.config import TaskSpec, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,3 +133,75 @@ def test_subprocess_bad_input_has_no_traceback():
     proc = run_cli("train", "--dataset", "iris", "--task", "species", "--lr", "-1")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: lr=-1.0 is invalid: expected a number > 0.0 and <= 100.0."
+
+
+def test_bare_command_lists_the_commands(capsys):
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mtl ")
+    for command in ("datasets", "train", "predict", "compare", "export"):
+        assert f"\n    {command} " in out, out
+    assert "mtl COMMAND --help" in out
+
+
+# Each case runs main() in a fresh interpreter and prints whether TensorFlow was imported: bad input must be
+# found from the data and the model file alone (TensorFlow's import takes seconds).
+_TF_FREE = """
+import sys
+from mtl_core.cli.main import main
+code = main(sys.argv[1:])
+print(code, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["train", "--dataset", "iris", "--task", "colour"], "task='colour'"),
+    (["train", "--dataset", "iris", "--task", "species", "--inputs", "stem"], "inputs='stem'"),
+    (["train", "--dataset", "nope", "--task", "x"], "dataset='nope'"),
+    (["train", "--csv", "{tmp}/missing.csv", "--task", "a"], "csv='{tmp}/missing.csv' is invalid: no such file"),
+    (["train", "--csv", "{tmp}/one_row.csv", "--task", "a"], "csv='{tmp}/one_row.csv' is invalid: file has only 1"),
+    (["train", "--csv", "{tmp}/ok.csv", "--task", "label", "--task", "nope"], "task='nope'"),
+    (["compare", "--csv", "{tmp}/ok.csv", "--task", "label", "--task", "nope"], "task='nope'"),
+    (["predict", "--model", "{tmp}/missing.keras", "--row", "1"], "model='{tmp}/missing.keras' is invalid"),
+    (["predict", "--model", "{tmp}/ok.csv", "--row", "1"], "not a .keras file saved by mtl_core"),
+    (["export", "--model", "{tmp}/ok.csv", "--out", "{tmp}/web"], "not a .keras file saved by mtl_core"),
+])
+def test_bad_input_is_reported_without_importing_tensorflow(tmp_path, args, needle):
+    (tmp_path / "one_row.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "ok.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    args = [a.format(tmp=tmp_path) for a in args]
+    proc = subprocess.run([sys.executable, "-c", _TF_FREE, *args], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.stdout.split() == ["2", "False", "False"], proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle.format(tmp=tmp_path) in lines[0], proc.stderr
+    assert "upload" not in proc.stderr
+
+
+def test_compare_table_has_a_header_for_every_column():
+    from mtl_core.cli.compare import format_comparison
+    from mtl_core.experiments.compare import Comparison, TaskComparison
+
+    tasks = {"species": TaskComparison("species", "accuracy", False, 0.95, 0.9)}
+    lines = format_comparison(Comparison(TrainConfig(dataset="iris", tasks=[TaskSpec("species")]), tasks)).splitlines()
+    header, rule, row = lines[:3]
+    assert header.split() == ["task", "metric", "multi-task", "single-task", "change", "verdict"]
+    assert len(rule.split()) == len(header.split()) == len(row.split())
+    assert row.endswith("helps")
+
+
+def test_a_bad_row_is_reported_before_tensorflow(tmp_path):
+    """A model file exists, but the row does not fit its inputs: still no TensorFlow."""
+    from mtl_core.io.saving import INFO_ENTRY
+
+    model = tmp_path / "m.keras"
+    info = {"format": "mtl_core/1", "config": {},
+            "tasks": [{"name": "y", "kind": "regression", "output": "y"}],
+            "inputs": {"columns": ["a", "colour"], "categories": {"colour": ["blue", "red"]}}}
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr(INFO_ENTRY, json.dumps(info))
+    for row, needle in (("1", "row='1' is invalid: expected 2"), ("1,green", "colour='green' is invalid")):
+        proc = subprocess.run([sys.executable, "-c", _TF_FREE, "predict", "--model", str(model), "--row", row],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert proc.stdout.split() == ["2", "False", "False"], proc.stdout + proc.stderr
+        assert needle in proc.stderr, proc.stderr

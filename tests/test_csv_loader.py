@@ -181,6 +181,26 @@ def test_load_csv_path_errors_name_csv_and_path(tmp_path) -> None:
         load_csv_path(tmp_path)
 
 
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"a,b\n1,2\n", "file has only 1 data row; use a CSV with a header row and at least 2 data rows."),
+    (b"", "file is empty (0 bytes); use a CSV"),
+    (b"a,b\n1,2\n3,4,5\n", "line 3 has 3 fields but the header has 2"),
+])
+def test_a_bad_file_on_disk_is_named_in_the_message(tmp_path, content: bytes, reason: str) -> None:
+    path = tmp_path / "my.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as excinfo:
+        load_csv_path(path)
+    message = str(excinfo.value)
+    assert message.startswith(f"csv={str(path)!r} is invalid: {reason}")
+    assert "upload" not in message
+    assert (excinfo.value.param, excinfo.value.value) == ("csv", str(path))
+    # The uploader (bytes) keeps its own wording.
+    with pytest.raises(DataError, match=r"^csv: .*") as upload:
+        load_csv(content, "my.csv")
+    assert upload.value.value == "my.csv"
+
+
 # --- property-based: whatever the bytes, the result is a clean Dataset or a DataError ---
 
 

@@ -1,8 +1,8 @@
-"""``python -m mtl_core compare``: the multi-task model against one single-task model per task (Δm), or,
+"""``mtl compare``: the multi-task model against one single-task model per task (Δm), or,
 with ``--study-p``, the task-relatedness study on the synthetic ``relatedness`` dataset.
 
-    python -m mtl_core compare --preset heterogeneous [--json]
-    python -m mtl_core compare --dataset relatedness --study-p 0,0.5,0.9,1 --study-seeds 0,1 [--json]
+    mtl compare --preset heterogeneous [--json]
+    mtl compare --dataset relatedness --study-p 0,0.5,0.9,1 --study-seeds 0,1 [--json]
 
 The study starts from ``relatedness_study.study_config()`` (or from ``--preset``/``--config`` when given);
 network and optimiser flags (``--shared``, ``--head``, ``--experts``, ``--expert-units``, ``--lr``,
@@ -13,9 +13,8 @@ from ``--study-p`` and ``--study-seeds``).
 from __future__ import annotations
 
 import argparse
-import json
 
-from mtl_core.cli.common import ProgressBar, finite
+from mtl_core.cli.common import ProgressBar, load_checked, strict_dumps
 from mtl_core.cli.options import add_data_arguments, add_model_arguments, apply_model_flags, config_from_args
 from mtl_core.config import validate_config
 from mtl_core.errors import bad_value
@@ -50,15 +49,15 @@ def run(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     """Train the multi-task model and the single-task baselines; print per-task changes and Δm."""
     config = config_from_args(args)
-    from mtl_core.data.sources import load_source
-    from mtl_core.experiments.compare import ComparisonRun
+    from mtl_core.experiments.compare import ComparisonRun, check_comparable
 
-    data = load_source(config)
+    check_comparable(config)
+    data = load_checked(config)  # every data error before ComparisonRun imports TensorFlow
     progress = ProgressBar()
     comparison = ComparisonRun(config, data.frame, progress.stage).run()
     progress.close()
     if args.json:
-        print(json.dumps(finite(comparison.to_dict())))
+        print(strict_dumps(comparison.to_dict()))
         return 0
     print(format_comparison(comparison))
     for note in comparison.notes:
@@ -68,7 +67,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def format_comparison(comparison: object) -> str:
     """A plain-text table of the comparison, with "helps"/"hurts" per task and the Δm line."""
-    rows = [("task", "metric", "multi-task", "single-task", "change", "")]
+    rows = [("task", "metric", "multi-task", "single-task", "change", "verdict")]
     for c in comparison.tasks.values():
         change = c.relative_change
         verdict = {True: "helps", False: "hurts", None: "no change" if change == 0 else "n/a"}[c.helps]
@@ -140,7 +139,7 @@ def run_study(args: argparse.Namespace) -> int:
     result = RelatednessStudy(p_values, seeds, config, n=n, models=models, on_progress=progress.stage).run()
     progress.close()
     if args.json:
-        print(json.dumps(finite(result.to_dict())))
+        print(strict_dumps(result.to_dict()))
         return 0
     c = result.config
     train = 1 - c.val_fraction - c.test_fraction

@@ -33,6 +33,8 @@ _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?", re.ASCII)
 # A text column with more distinct values than this is treated as free text, not categories.
 MAX_INPUT_CATEGORIES = 50
 _HINT = "upload a CSV with a header row and at least 2 data rows."
+# The uploader's advice ("upload a smaller file") reworded for a file given by path.
+_UPLOAD = re.compile(r"\bupload\b")
 
 
 def _show(column_name: str) -> str:
@@ -345,4 +347,12 @@ def load_csv_path(path: str | os.PathLike) -> Dataset:
         data = file.read_bytes()
     except OSError as exc:
         raise bad_value("csv", str(path), f"cannot be read ({exc.strerror or exc})", DataError) from exc
-    return load_csv(data, name=file.name)
+    try:
+        return load_csv(data, name=file.name)
+    except DataError as exc:
+        if exc.param != "csv" or not str(exc).startswith("csv: "):
+            raise
+        # The parser words its messages for the dashboard's uploader ("csv: ...; upload a CSV ..."); on the
+        # command line, name the file given as the CLI's other errors do, and drop the upload wording.
+        reason = _UPLOAD.sub("use", str(exc)[len("csv: "):])
+        raise DataError(f"csv={str(path)!r} is invalid: {reason}", param="csv", value=str(path)) from None

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mtl_core.config import TrainConfig
 from mtl_core.data.tasks import Task, class_label, is_numeric, resolve_tasks
@@ -158,6 +157,8 @@ def _split(n: int, strata: np.ndarray | None, config: TrainConfig) -> dict[str, 
     holdout = config.val_fraction + config.test_fraction
     if holdout == 0:
         return {"train": index, "val": index[:0], "test": index[:0]}
+    # Imported here (about 1 s): a task or input error found before the split never waits for scikit-learn.
+    from sklearn.model_selection import train_test_split
 
     def cut(idx: np.ndarray, strat: np.ndarray | None, size: float) -> tuple[np.ndarray, np.ndarray]:
         try:
