@@ -43,6 +43,16 @@ def base_config(**changes) -> TrainConfig:
     return config
 
 
+def test_tuning_imports_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, mtl_core.tuning.study, mtl_core.cli.tune; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 # ---- space ---------------------------------------------------------------------------------------------
 def test_space_table_lists_every_dimension_with_help_and_sampling():
     assert list(SPACE) == ["weighting", "weights", "width", "depth", "head", "lr", "dropout"]
@@ -189,7 +199,7 @@ def test_sampler_is_reproducible_and_parallel_workers_draw_different_params(tmp_
 def _request(tmp_path, **changes):
     from mtl_core.tuning.study import TuneRequest
 
-    values = dict(base=base_config(), study="unit", n_trials=3, space=["weights", "lr"],
+    values = dict(base=base_config(), study="unit", n_trials=2, space=["weights", "lr"],
                   storage=f"sqlite:///{tmp_path / 'studies.db'}", db_url=f"sqlite:///{tmp_path / 'runs.db'}",
                   save_models=False)
     values.update(changes)
@@ -219,12 +229,12 @@ def test_trials_are_runs_in_the_store_and_a_second_worker_adds_to_the_study(tmp_
 
     outcomes = []
     first = Tuner(_request(tmp_path, objective="metric"), iris_frame).run(outcomes.append)
-    assert first["n_trials"] == 3 and first["directions"] == ["maximize", "minimize"]
+    assert first["n_trials"] == 2 and first["directions"] == ["maximize", "minimize"]
     assert first["objectives"] == {"species": "accuracy", "petal_width": "rmse"}
-    second = Tuner(_request(tmp_path, objective="metric", n_trials=2), iris_frame).run(outcomes.append)
-    assert second["n_trials"] == 5 and [o.number for o in outcomes] == [0, 1, 2, 3, 4]
+    second = Tuner(_request(tmp_path, objective="metric", n_trials=1), iris_frame).run(outcomes.append)
+    assert second["n_trials"] == 3 and [o.number for o in outcomes] == [0, 1, 2]
     runs = open_store(f"sqlite:///{tmp_path / 'runs.db'}").list_runs(kind="trial", study="unit")
-    assert sorted(r.trial for r in runs) == [0, 1, 2, 3, 4]
+    assert sorted(r.trial for r in runs) == [0, 1, 2]
     by_id = {r.id: r for r in runs}
     for entry in second["pareto"]:
         run = by_id[entry["run_id"]]
@@ -233,3 +243,27 @@ def test_trials_are_runs_in_the_store_and_a_second_worker_adds_to_the_study(tmp_
     values = [o.values for o in outcomes if o.state == "complete"]
     assert best["species"]["value"] == max(v["species"] for v in values)
     assert best["petal_width"]["value"] == min(v["petal_width"] for v in values)
+
+
+def test_a_trial_the_rule_prunes_stops_early_and_is_recorded_as_stopped(tmp_path, iris_frame, monkeypatch):
+    from mtl_core.store import open_store
+    from mtl_core.tuning import study as study_module
+    from mtl_core.tuning.study import Tuner
+
+    seen = []
+
+    def prune_at_first_chance(self, epoch, epochs, values):
+        seen.append((epoch, list(values)))
+        return epoch >= 0.25 * epochs
+
+    monkeypatch.setattr(study_module.FrontPruner, "should_prune", prune_at_first_chance)
+    base = base_config(epochs=400)
+    tuner = Tuner(_request(tmp_path, base=base, n_trials=1), iris_frame)
+    outcome = tuner.run_trial()
+    assert outcome.state == "pruned" and outcome.pruned_at == 120  # checkpoints every 40 epochs: 40, 80, 120
+    assert [e for e, _ in seen] == [40, 80, 120] and all(len(v) == 2 for _, v in seen)
+    (trial,) = tuner.study.get_trials()
+    assert trial.state.name == "PRUNED" and set(trial.user_attrs["intermediate"]) == {"40", "80", "120"}
+    run = open_store(f"sqlite:///{tmp_path / 'runs.db'}").get_run(trial.user_attrs["run_id"])
+    assert run.status == "stopped" and run.summary["pruned_at"] == 120
+    assert 120 <= len(run.history) < 400  # stopped within a chunk of the decision, far before the end

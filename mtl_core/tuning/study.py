@@ -28,6 +28,8 @@ from mtl_core.tuning.storage import open_storage
 #: The study's user attribute that records what it optimises; a worker with another request is refused.
 META_KEY = "mtl"
 MAX_TRIALS = 100_000
+#: A running trial writes its intermediate values to the study at most this often (each write is a transaction).
+REPORT_SECONDS = 1.0
 
 
 @dataclass
@@ -177,14 +179,17 @@ class Tuner:
             config = apply_space(trial, self.request.base, self.request.space)
             marks = set(checkpoints(config.epochs))
             intermediate: dict[str, list[float]] = {}
-            state = {"pruned_at": None}
+            state: dict[str, Any] = {"pruned_at": None, "written": time.perf_counter(), "reported": 0}
 
             def on_epoch(event: Any) -> None:
                 if event.epoch not in marks:
                     return
                 values = [o.value(event.to_dict()) for o in self.objectives]
                 intermediate[str(event.epoch)] = values
-                trial.set_user_attr("intermediate", dict(intermediate))
+                now = time.perf_counter()
+                if now - state["written"] >= REPORT_SECONDS:  # one storage write per second at most
+                    trial.set_user_attr("intermediate", dict(intermediate))
+                    state["written"], state["reported"] = now, len(intermediate)
                 if pruner is not None and state["pruned_at"] is None and \
                         pruner.should_prune(event.epoch, config.epochs, values):
                     state["pruned_at"] = event.epoch
@@ -208,10 +213,14 @@ class Tuner:
             pruned_at = state["pruned_at"]
             if pruned_at is not None:
                 tell_state = TrialState.PRUNED
-            elif result.stopped_reason != "completed" or not finite:
-                tell_state = TrialState.FAIL  # stopped by request, or diverged with nothing finite to keep
+            elif result.stopped_reason == "stopped" or not finite:
+                tell_state = TrialState.FAIL  # stopped by request, or nothing finite to score
             else:
+                # A diverged run keeps the weights of its last finite epoch: those are the trial's result, and
+                # telling the sampler (rather than failing the trial) steers it away from such settings.
                 tell_state = TrialState.COMPLETE
+            if state["reported"] < len(intermediate):
+                trial.set_user_attr("intermediate", intermediate)
             run_id = self._record(trial, result, values, kept, pruned_at, started_at)
             trial.set_user_attr("run_id", run_id)
             if tell_state == TrialState.COMPLETE:
@@ -230,7 +239,7 @@ class Tuner:
         from mtl_core.store import record_training
 
         model = None
-        if self.request.save_models and result.stopped_reason != "diverged":
+        if self.request.save_models and result.history:
             from mtl_core.io.model_info import ModelInfo
             from mtl_core.io.saving import model_bytes
 
