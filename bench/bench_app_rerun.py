@@ -7,24 +7,20 @@ page (a trained model in session state) for each combination of the clear_sessio
 
 from __future__ import annotations
 
-import statistics
-import sys
-import time
-from pathlib import Path
+import argparse
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, median_ms
+from streamlit import config
+from streamlit.runtime.scriptrunner import script_runner
+from streamlit.testing.v1 import AppTest
 
-from streamlit import config  # noqa: E402
-from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from ui import speed  # noqa: E402
+from ui import speed
 
 RERUNS = 15
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     original = script_runner._clean_problem_modules
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.button(key="preset_heterogeneous").click().run()
@@ -39,13 +35,7 @@ def main() -> None:
             script_runner._clean_problem_modules = (speed._clean_problem_modules_without_keras if patched
                                                     else original)
             config.set_option("runner.postScriptGC", gc_on)
-            at.run()
-            times = []
-            for _ in range(RERUNS):
-                t0 = time.perf_counter()
-                at.run()
-                times.append(time.perf_counter() - t0)
-            results[(patched, gc_on)] = statistics.median(times)
+            results[(patched, gc_on)] = median_ms(at.run, RERUNS) / 1000
     base = results[(False, True)]
     for (patched, gc_on), seconds in results.items():
         label = f"clear_session {'skipped' if patched else 'called '}, postScriptGC {'on ' if gc_on else 'off'}"

@@ -32,13 +32,11 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, load_average
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.e2e_helpers import CHROMIUM, VIEWPORT, launch, nav, streamlit_server  # noqa: E402
+from tests.e2e_helpers import CHROMIUM, VIEWPORT, launch, nav, streamlit_server
 
 MINIMAL_APP = ROOT / "bench" / "minimal_slider_app.py"
 MAIN = "[data-testid='stMain']"
@@ -83,10 +81,6 @@ ARM = """() => {
     window.__observer.observe(document.body, {subtree: true, childList: true, characterData: true});
     return before;
 }"""
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def first_render(browser, url: str, title: str, loads: int) -> list[float]:

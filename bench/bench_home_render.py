@@ -8,6 +8,7 @@ the ratio to the one-line app measured in the same run. Target: home within 2 s.
 
 from __future__ import annotations
 
+import argparse
 import socket
 import statistics
 import subprocess
@@ -17,9 +18,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _common import ROOT, load_average
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
 LOADS = 5
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -59,6 +60,8 @@ def load_times(browser, url: str, text: str) -> list[float]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    print(f"load average: {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
         hello.write_text('import streamlit as st\nst.title("Hello")\nst.write("Current setup")\n')

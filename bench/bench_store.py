@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import median_ms
 
-from mtl_core.store import RunRecord, open_store  # noqa: E402
+from mtl_core.store import RunRecord, open_store
 
 
 def make_record(i: int) -> RunRecord:
@@ -40,15 +38,6 @@ def make_record(i: int) -> RunRecord:
                      shared=i % 97 == 0, model=os.urandom(40_000))
 
 
-def median_ms(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def bench(label: str, url: str, n: int, repeats: int) -> None:
     start = time.perf_counter()
     store = open_store(url)
@@ -58,13 +47,13 @@ def bench(label: str, url: str, n: int, repeats: int) -> None:
         store.add_run(make_record(i))
     added = (time.perf_counter() - start) * 1000 / n
     assert len(store.list_runs()) == n
-    reopen = median_ms(lambda: open_store(url).close(), repeats)
+    reopen = median_ms(lambda: open_store(url).close(), repeats, warmup=0)
     print(f"{label}: {n} runs; open (new) {opened:.0f} ms, open (existing) {reopen:.1f} ms, add {added:.1f} ms/run")
     for name, call in (("list all", lambda: store.list_runs()),
                        ("list one notebook", lambda: store.list_runs(notebook="nb3")),
                        ("list newest 50", lambda: store.list_runs(limit=50)),
                        ("get one run (200-epoch history)", lambda: store.get_run(store.list_runs(limit=1)[0].id))):
-        print(f"  {name:34s} {median_ms(call, repeats):7.1f} ms")
+        print(f"  {name:34s} {median_ms(call, repeats, warmup=0):7.1f} ms")
     store.close()
 
 

@@ -16,30 +16,20 @@ Usage: ``python bench/bench_trainer.py [--epochs 300] [--skip-large]``
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import IRIS_INPUTS as INPUTS
+from _common import load_average, median_ms, steady_ms, tfjs_ms_per_epoch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mtl_core._tf import keras  # noqa: E402
-from mtl_core.config import TaskSpec, TrainConfig  # noqa: E402
-from mtl_core.data.registry import load_dataset  # noqa: E402
-from mtl_core.io.model_info import ModelInfo  # noqa: E402
-from mtl_core.models.hard_sharing import build_hard_sharing  # noqa: E402
-from mtl_core.models.predict import Predictor  # noqa: E402
-from mtl_core.training.trainer import Trainer  # noqa: E402
-
-INPUTS = ["sepal_length", "sepal_width", "petal_length"]
-TFJS_DIR = ROOT / "tests" / "tfjs"
+from mtl_core._tf import keras
+from mtl_core.config import TaskSpec, TrainConfig
+from mtl_core.data.registry import load_dataset
+from mtl_core.io.model_info import ModelInfo
+from mtl_core.models.hard_sharing import build_hard_sharing
+from mtl_core.models.predict import Predictor
+from mtl_core.training.trainer import Trainer
 
 
 def config(epochs: int, **overrides) -> TrainConfig:
@@ -59,12 +49,6 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     for col in ["sepal_length", "sepal_width", "petal_length", "petal_width"]:
         frame[col] = frame[col] + rng.normal(0, 0.05, rows)
     return frame
-
-
-def steady_ms(stamps: list[float]) -> float:
-    """Median ms per epoch over the second half of the run (tracing and warm-up excluded)."""
-    half = stamps[len(stamps) // 2:]
-    return 1000 * (half[-1] - half[0]) / max(len(half) - 1, 1)
 
 
 def time_trainer(frame: pd.DataFrame, epochs: int, **overrides) -> float:
@@ -99,20 +83,9 @@ def time_fit(frame: pd.DataFrame, epochs: int) -> float:
 
 def time_tfjs(frame: pd.DataFrame, epochs: int) -> float | None:
     """ms per epoch of the same model in TensorFlow.js (Node.js, pure-JS backend), or None if unavailable."""
-    script = ROOT / "bench" / "tfjs_train.mjs"
-    if not shutil.which("node") or not (TFJS_DIR / "node_modules" / "@tensorflow" / "tfjs").exists():
-        return None
-    trainer = Trainer(config(epochs), frame)
-    p = trainer.prepared
-    payload = {"x": p.x["train"].tolist(), "species": p.y["train"]["species"].tolist(),
-               "width": p.y["train"]["petal_width"].tolist(), "epochs": epochs,
-               "val_x": p.x["val"].tolist()}
-    proc = subprocess.run(["node", str(script)], input=json.dumps(payload), capture_output=True, text=True,
-                          cwd=TFJS_DIR, timeout=3600)
-    if proc.returncode != 0:
-        print("  (tfjs run failed:", proc.stderr.strip().splitlines()[-1:], ")")
-        return None
-    return float(json.loads(proc.stdout)["ms_per_epoch"])
+    p = Trainer(config(epochs), frame).prepared
+    return tfjs_ms_per_epoch(p.x["train"].tolist(), p.y["train"]["species"].tolist(),
+                             p.y["train"]["petal_width"].tolist(), p.x["val"].tolist(), epochs)
 
 
 def prediction_latency() -> dict[str, float]:
@@ -123,15 +96,6 @@ def prediction_latency() -> dict[str, float]:
     predictor = Predictor(result.model, info)
     row = frame[INPUTS].iloc[0].to_dict()
     x = info.schema.encode_row(row)
-
-    def median_ms(fn, n: int) -> float:
-        fn()
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1000 * statistics.median(times)
 
     return {"Predictor.predict_one (dashboard path)": median_ms(lambda: predictor.predict_one(row), 500),
             "model(x, training=False)": median_ms(lambda: result.model(x, training=False), 200),
@@ -146,6 +110,7 @@ def main() -> None:
     sizes = [(150, args.epochs, args.epochs)]
     if not args.skip_large:
         sizes += [(10_000, 12, 6), (100_000, 4, 3)]
+    print(f"load average: {load_average()}")
     print("ms per epoch (steady state; lower is better)")
     print(f"{'rows':>8} {'mtl_core':>10} {'Model.fit':>10} {'TF.js':>10} {'fit/mtl':>8} {'tfjs/mtl':>9}")
     for rows, epochs, fit_epochs in sizes:

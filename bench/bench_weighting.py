@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import load_average
 
-from mtl_core.config import TrainConfig  # noqa: E402
-from mtl_core.data.registry import load_dataset  # noqa: E402
-from mtl_core.presets import PRESETS  # noqa: E402
-from mtl_core.registries import WEIGHTINGS  # noqa: E402
-from mtl_core.training.trainer import Trainer  # noqa: E402
+from mtl_core.config import TrainConfig
+from mtl_core.data.registry import load_dataset
+from mtl_core.presets import PRESETS
+from mtl_core.registries import WEIGHTINGS
+from mtl_core.training.trainer import Trainer
 
 MONITOR = "fixed + monitor"
 
@@ -54,6 +52,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="repeat every case; the fastest round counts")
     args = parser.parse_args()
     variants = [*WEIGHTINGS, MONITOR]
+    print(f"load average: {load_average()}")
     for title, base in setups(args.epochs).items():
         frame = load_dataset(base.dataset).frame
         best: dict[str, float] = {}

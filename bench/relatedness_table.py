@@ -13,13 +13,11 @@ positive = sharing helps.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _common  # noqa: F401  (puts the repository root on sys.path)
 
-from mtl_core.experiments.relatedness_study import DEFAULT_N, TRAIN_FRACTION, relatedness_study, study_config  # noqa: E402
+from mtl_core.experiments.relatedness_study import DEFAULT_N, TRAIN_FRACTION, relatedness_study, study_config
 
 
 def main() -> None:

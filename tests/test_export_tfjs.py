@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -27,9 +28,25 @@ def node_ready() -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed to load the export with @tensorflow/tfjs")
     if not (TFJS_DIR / "node_modules" / "@tensorflow" / "tfjs").is_dir():
-        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TFJS_DIR, capture_output=True,
-                              text=True, timeout=900)
+        try:
+            proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=TFJS_DIR,
+                                  capture_output=True, text=True, timeout=900)
+        except subprocess.TimeoutExpired:
+            pytest.skip(f"npm ci in {TFJS_DIR} took over 15 minutes (no network?); @tensorflow/tfjs is needed")
+        if proc.returncode != 0 and _NETWORK_ERRORS.search(proc.stderr + proc.stdout):
+            # Offline: the registry is out of reach, which says nothing about the export.
+            pytest.skip(f"npm ci could not download @tensorflow/tfjs (offline?): {_network_line(proc.stderr)}")
         assert proc.returncode == 0, f"npm ci failed in {TFJS_DIR}:\n{proc.stderr[-2000:]}"
+
+
+# npm's messages when the registry cannot be reached (DNS, refused, reset, timed out, proxy, offline cache miss).
+_NETWORK_ERRORS = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
+                             r"network|proxy|ENOTCACHED|getaddrinfo", re.IGNORECASE)
+
+
+def _network_line(stderr: str) -> str:
+    """npm's first line naming the network error (its last line only points at a log file)."""
+    return next((line.strip() for line in stderr.splitlines() if _NETWORK_ERRORS.search(line)), "no output")
 
 
 def node_predict(model_dir: Path, x: np.ndarray, tmp_path: Path) -> dict:

@@ -1,0 +1,105 @@
+"""The CLI's own speed: per-epoch cost of ``mtl train --json`` against the tutorial's TF.js stack, in one run.
+
+Runs ``python -m mtl_core train --preset heterogeneous --epochs N --json`` (default settings otherwise,
+stdout captured as a script would) for a short and a long run, several rounds interleaved so background load
+hits both alike. The CLI's per-epoch cost is (long - short) / (long_epochs - short_epochs) wall seconds:
+process start, TensorFlow's import and tracing cancel out. Also, for context, the same difference
+in-process (``Trainer`` on the preset's config). The peer is bench/tfjs_train.mjs (TensorFlow.js in Node.js,
+pure-JS CPU backend, the same heterogeneous Iris network). Prints both figures, the ratio and the load
+average before and after. Target: TF.js / CLI >= 10.
+
+    python bench/bench_cli.py [--short 100] [--long 1100] [--rounds 3] [--tfjs-epochs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import IRIS_INPUTS, ROOT, load_average, tfjs_ms_per_epoch
+
+PRESET = "heterogeneous"
+
+
+def cli_seconds(epochs: int) -> float:
+    """Wall seconds of one ``train --json`` process (stdout captured, stderr not a terminal)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mtl_core", "train", "--preset", PRESET, "--epochs", str(epochs),
+                           "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"mtl train failed: {proc.stderr.strip()[-500:]}")
+    return seconds
+
+
+def in_process_seconds(epochs: int) -> float:
+    """Wall seconds of ``Trainer(...).run()`` on the preset's config in this process (model build included)."""
+    from mtl_core.data.registry import load_dataset
+    from mtl_core.presets import get_preset
+    from mtl_core.training.trainer import Trainer
+
+    config = get_preset(PRESET).make_config()
+    config.epochs = epochs
+    frame = load_dataset(config.dataset).frame
+    start = time.perf_counter()
+    Trainer(config, frame).run()
+    return time.perf_counter() - start
+
+
+def per_epoch_ms(timer, short: int, long: int, rounds: int) -> tuple[float, list[float]]:
+    """Median over rounds of (long - short) / (long - short epochs), in ms; and every round's figure."""
+    figures = []
+    for _ in range(rounds):
+        a, b = timer(short), timer(long)
+        figures.append(1000 * (b - a) / (long - short))
+    return statistics.median(figures), figures
+
+
+def tfjs_peer(epochs: int) -> float | None:
+    """TF.js ms per epoch on the same encoded Iris training rows."""
+    from mtl_core.config import TaskSpec, TrainConfig
+    from mtl_core.data.prepare import prepare
+    from mtl_core.data.registry import load_dataset
+
+    config = TrainConfig(dataset="iris", tasks=[TaskSpec("species"), TaskSpec("petal_width")], inputs=IRIS_INPUTS)
+    p = prepare(load_dataset("iris").frame, config)
+    return tfjs_ms_per_epoch(p.x["train"].tolist(), p.y["train"]["species"].tolist(),
+                             p.y["train"]["petal_width"].tolist(), p.x["val"].tolist(), epochs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", type=int, default=100, help="epochs of the short run (default 100)")
+    parser.add_argument("--long", type=int, default=1100, help="epochs of the long run (default 1100)")
+    parser.add_argument("--rounds", type=int, default=3, help="short/long pairs; the median counts (default 3)")
+    parser.add_argument("--tfjs-epochs", type=int, default=200, help="epochs of the TF.js run (default 200)")
+    parser.add_argument("--no-in-process", action="store_true", help="skip the in-process figure")
+    args = parser.parse_args()
+    if args.long <= args.short:
+        parser.error("--long must be greater than --short")
+    print(f"load average before: {load_average()}")
+    tfjs = tfjs_peer(args.tfjs_epochs)
+    cli, cli_rounds = per_epoch_ms(cli_seconds, args.short, args.long, args.rounds)
+    print(f"mtl train --preset {PRESET} --json: {cli:.3f} ms/epoch  "
+          f"(rounds: {', '.join(f'{f:.3f}' for f in cli_rounds)})")
+    if not args.no_in_process:
+        inproc, rounds = per_epoch_ms(in_process_seconds, args.short, args.long, args.rounds)
+        print(f"Trainer in-process:                 {inproc:.3f} ms/epoch  "
+              f"(rounds: {', '.join(f'{f:.3f}' for f in rounds)})")
+    tfjs_after = tfjs_peer(args.tfjs_epochs)
+    if tfjs is None or tfjs_after is None:
+        print("TF.js peer: n/a (needs node and `npm ci` in tests/tfjs)")
+    else:
+        peer = statistics.mean([tfjs, tfjs_after])  # measured before and after, to straddle the load
+        print(f"TF.js (Node.js, pure-JS CPU):       {peer:.3f} ms/epoch  (before {tfjs:.3f}, after {tfjs_after:.3f})")
+        print(f"ratio TF.js / CLI: {peer / cli:.1f}x (target >= 10x)")
+    print(f"load average after: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
