@@ -7,6 +7,7 @@ trial's ``run_id`` user attribute points at it. TensorFlow is imported only when
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -175,6 +176,7 @@ class Tuner:
         started_at = datetime.now(UTC)
         pruner = self._pruner() if self.request.prune else None
         trial = self.study.ask()
+        told = False
         try:
             config = apply_space(trial, self.request.base, self.request.space)
             marks = set(checkpoints(config.epochs))
@@ -182,7 +184,9 @@ class Tuner:
             state: dict[str, Any] = {"pruned_at": None, "written": time.perf_counter(), "reported": 0}
 
             def on_epoch(event: Any) -> None:
-                if event.epoch not in marks:
+                # After a prune decision the rest of the running chunk still arrives; its epochs are kept in
+                # the run's history, but the trial's reports end where it was judged.
+                if event.epoch not in marks or state["pruned_at"] is not None:
                     return
                 values = [o.value(event.to_dict()) for o in self.objectives]
                 intermediate[str(event.epoch)] = values
@@ -190,8 +194,7 @@ class Tuner:
                 if now - state["written"] >= REPORT_SECONDS:  # one storage write per second at most
                     trial.set_user_attr("intermediate", dict(intermediate))
                     state["written"], state["reported"] = now, len(intermediate)
-                if pruner is not None and state["pruned_at"] is None and \
-                        pruner.should_prune(event.epoch, config.epochs, values):
+                if pruner is not None and pruner.should_prune(event.epoch, config.epochs, values):
                     state["pruned_at"] = event.epoch
                     trainer.stop()
 
@@ -223,13 +226,16 @@ class Tuner:
                 trial.set_user_attr("intermediate", intermediate)
             run_id = self._record(trial, result, values, kept, pruned_at, started_at)
             trial.set_user_attr("run_id", run_id)
+            told = True  # even if tell fails half-way: telling twice would hide its error
             if tell_state == TrialState.COMPLETE:
                 self.study.tell(trial, [values[o.task] for o in self.objectives])
             else:
                 self.study.tell(trial, state=tell_state)
         except BaseException:
             # A bad config, a crash or Ctrl-C must not leave the trial RUNNING forever in a shared study.
-            self.study.tell(trial, state=TrialState.FAIL)
+            if not told:
+                with contextlib.suppress(Exception):  # the original error is the one to report
+                    self.study.tell(trial, state=TrialState.FAIL)
             raise
         return TrialOutcome(trial.number, tell_state.name.lower(), values, dict(trial.params), run_id,
                             time.perf_counter() - start, pruned_at)
