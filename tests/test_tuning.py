@@ -267,3 +267,22 @@ def test_a_trial_the_rule_prunes_stops_early_and_is_recorded_as_stopped(tmp_path
     run = open_store(f"sqlite:///{tmp_path / 'runs.db'}").get_run(trial.user_attrs["run_id"])
     assert run.status == "stopped" and run.summary["pruned_at"] == 120
     assert 120 <= len(run.history) < 400  # stopped within a chunk of the decision, far before the end
+
+
+def test_workers_opening_a_new_sqlite_study_at_once_all_succeed(tmp_path):
+    # Found by the benchmark: two workers creating the schema of a fresh file collided on Optuna's version row.
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = ("import sys, time, optuna; from mtl_core.tuning.storage import open_storage; "
+            "t = float(sys.argv[1]); time.sleep(max(0, t - time.time())); "
+            "optuna.create_study(storage=open_storage(sys.argv[2]), study_name='s', "
+            "directions=['minimize', 'minimize'], load_if_exists=True)")
+    import time
+
+    start = time.time() + 4  # every process imports first, then all open at the same moment
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(start), url], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors

@@ -107,15 +107,20 @@ def open_storage(url: str | None = None) -> Any:
             return storage_cls(url, engine_kwargs=engine_kwargs)
         except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError,
                 RuntimeError) as exc:
-            # Two workers creating the schema at once can collide on SQLite; creating it again is harmless.
-            if is_transient(exc) and attempt < RETRIES - 1:
+            # Two workers creating the schema of a new database at once collide (a lock, a table or a version
+            # row the other one created first); opening again finds the schema and uses it.
+            if (is_transient(exc) or _schema_race(exc)) and attempt < RETRIES - 1:
                 time.sleep(random.uniform(0.05, 0.2))
-                continue
-            if "already exists" in str(exc) and attempt < RETRIES - 1:
                 continue
             raise ConfigError(f"storage={shown(url)!r} is invalid: cannot use the database ({_first_line(exc)}).",
                               param="storage", value=shown(url)) from None
     raise AssertionError("unreachable")
+
+
+def _schema_race(exc: BaseException) -> bool:
+    """Whether opening failed because another worker created part of the schema at the same moment."""
+    text = str(exc).lower()
+    return any(marker in text for marker in ("already exists", "unique constraint failed", "duplicate key"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,16 +129,3 @@ def _retrying_storage_class(base: type) -> type:
     methods = {name: _retrying(getattr(base, name)) for name in _RETRIED if hasattr(base, name)}
     return type("RetryingRDBStorage", (base,), {"__doc__": "RDBStorage that retries on 'database is locked'.",
                                                  **methods})
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL, None for other databases."""
-    url = check_db_url(url, param="storage")
-    if not is_sqlite(url) or ":///" not in url:
-        return None
-    return Path(url.split(":///", 1)[1])
-
-
-def sqlite_version() -> str:
-    """The SQLite library's version (for reports)."""
-    return sqlite3.sqlite_version
