@@ -17,6 +17,8 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
     st.Page("pages/relatedness.py", title="Relatedness lab", icon=":material/science:", url_path="relatedness"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
+    st.Page("pages/tune.py", title="Tune", icon=":material/tune:", url_path="tune"),
 ]
 
 page = st.navigation(PAGES)

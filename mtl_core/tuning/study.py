@@ -134,6 +134,8 @@ class Tuner:
         self._store: Any = None
         self._trainer: Any = None
         self._stop = False
+        #: Called after every epoch of a trial with (epoch, epochs): for callers showing progress (the tuning job).
+        self.on_epoch: Callable[[int, int], None] | None = None
 
     def stop(self) -> None:
         """Finish the running trial's epoch, end it as failed, and run no more."""
@@ -184,6 +186,8 @@ class Tuner:
             state: dict[str, Any] = {"pruned_at": None, "written": time.perf_counter(), "reported": 0}
 
             def on_epoch(event: Any) -> None:
+                if self.on_epoch is not None:
+                    self.on_epoch(event.epoch, config.epochs)
                 # After a prune decision the rest of the running chunk still arrives; its epochs are kept in
                 # the run's history, but the trial's reports end where it was judged.
                 if event.epoch not in marks or state["pruned_at"] is not None:
