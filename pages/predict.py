@@ -12,10 +12,11 @@ from ui.inputs import most_common, slider_spec
 LIVE_SECONDS = 1.0
 
 st.title("Predict")
-session = state.training()
+# The session's training, or a run opened from the Runs page since (whichever is newer).
+session = state.current_model()
 if session is None:
     st.info("Train a model first: the predictions here come from the model on the Train page, even while it is "
-            "still training.", icon=":material/info:")
+            "still training, or from a run you open on the Runs page.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
@@ -186,7 +187,9 @@ def explorer(was_running: bool) -> None:
 
 
 # Outside the fragment: a slider move re-sends nothing that did not change (a button click reruns the page).
-if running:
+if session.label:
+    st.caption(f"Model of the {session.label} on {session.dataset_title}.")
+elif running:
     st.caption(f"Model of run {session.token} on {session.dataset_title}, still training: the predictions "
                "follow the latest weights.")
 else:

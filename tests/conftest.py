@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Every run the dashboard records goes to a throwaway data folder: a test run never leaves .mtl-playground/ in
+# the checkout, nor writes into a developer's own store (MTL_DB_URL). Tests that need a store of their own set
+# MTL_DATA_DIR or MTL_DB_URL themselves (monkeypatch). Servers the e2e tests start inherit this environment.
+_DATA_DIR = tempfile.mkdtemp(prefix="mtl-test-data-")
+os.environ["MTL_DATA_DIR"] = _DATA_DIR
+os.environ.pop("MTL_DB_URL", None)
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

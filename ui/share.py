@@ -9,6 +9,8 @@ Uploaded CSVs stay in their session, so a setup on one has no link.
 from __future__ import annotations
 
 import math
+import re
+import secrets
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
@@ -30,6 +32,11 @@ HEAD, WEIGHTING_PARAM, DATASET_PARAM = FIELDS["heads"].url, FIELDS["weighting_pa
 LIST_KEYS = ("ds", "t", "in", "w")
 UPLOAD_NOTE = ("This setup uses a CSV you uploaded; uploaded data stays in your browser session, so it can't be "
                "in a link. Share the CSV together with the run's config JSON (downloaded on Train) instead.")
+
+# The notebook id: in the URL of every page (so a bookmark or a reload finds the session's runs again) but
+# never in a share link (a shared link must not show the sharer's runs).
+NOTEBOOK = "nb"
+_NOTEBOOK_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
 
 _DONE = "share.read"
 _ERROR = "share.error"
@@ -161,9 +168,11 @@ def sync_url() -> None:
     Runs in ``app.py`` before the page, so a link takes effect before the default preset would.
     """
     scratch = state.scratch()
+    notebook_id = notebook()
     if not scratch.get(_DONE):
         scratch[_DONE] = True
         params = st.query_params.to_dict()
+        params.pop(NOTEBOOK, None)
         if "ds" in params and not state.has_config():
             try:
                 state.replace_config(restore_link(params))
@@ -176,9 +185,26 @@ def sync_url() -> None:
             st.error(scratch[_ERROR], icon=":material/link_off:")
         else:
             scratch[_ERROR] = None
-    wanted = config_to_params(config)
+    wanted = {**config_to_params(config), NOTEBOOK: notebook_id}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def notebook() -> str:
+    """The session's notebook id: kept once set, else the URL's ``nb``, else a new random one.
+
+    The id is what the run store files the session's runs under, so it is unguessable (72 random bits).
+    Called by ``sync_url`` on every page, and by a page that may run on its own (a deep link opened first
+    after a server start skips ``app.py``), which then puts it in the URL itself.
+    """
+    notebook_id = state.notebook()
+    if notebook_id is None:
+        given = st.query_params.get(NOTEBOOK, "")
+        notebook_id = given if _NOTEBOOK_ID.fullmatch(given) else secrets.token_urlsafe(9)
+        state.set_notebook(notebook_id)
+    if st.query_params.get(NOTEBOOK) != notebook_id:
+        st.query_params[NOTEBOOK] = notebook_id
+    return notebook_id
 
 
 def app_root(url: str | None, page_path: str = "model") -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mtl_core.data.sources import UploadStore
     from mtl_core.jobs.job import Job
     from mtl_core.jobs.training import TrainingJob
+    from mtl_core.models.stored import StoredModel
 
 DEFAULT_PRESET = "heterogeneous"
 # Where users upload a CSV, for the message about a config whose CSV was uploaded in another session.
@@ -36,19 +37,25 @@ PRESET_KEY = "mtl.preset"
 DATASET_KEY = "mtl.dataset"
 UPLOADS_KEY = "mtl.uploads"
 RUN_KEY = "mtl.run"
+STORED_MODEL_KEY = "mtl.stored_model"
+NOTEBOOK_KEY = "mtl.notebook"
 RUN_COUNTER_KEY = "mtl.run_counter"
 SCRATCH_KEY = "mtl.cache"
 
 
 @dataclass
 class TrainingSession:
-    """A training job together with the data it was trained on (pages need both)."""
+    """A training job (or a model read back from the run store) together with the data it was trained on.
 
-    run: TrainingJob
+    ``label`` names where the model comes from when it is not the session's own training (a stored run).
+    """
+
+    run: TrainingJob | StoredModel
     frame: pd.DataFrame
     dataset_title: str
     token: int
     cache: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
 
     @property
     def task_names(self) -> list[str]:
@@ -178,14 +185,21 @@ def training() -> TrainingSession | None:
 def start_training(run: TrainingJob, frame: pd.DataFrame, title: str) -> TrainingSession:
     """Stop any previous run, then start ``run`` and keep it for the session (the job frees its traced graph
     when it ends)."""
+    from ui.run_store import record_when_done
+
     stop_training()
+    session = TrainingSession(run, frame, title, _next_token())
+    _ss()[RUN_KEY] = session
+    record_when_done(run)
+    run.start()
+    return session
+
+
+def _next_token() -> int:
     ss = _ss()
     token = ss.get(RUN_COUNTER_KEY, 0) + 1
     ss[RUN_COUNTER_KEY] = token
-    session = TrainingSession(run, frame, title, token)
-    ss[RUN_KEY] = session
-    run.start()
-    return session
+    return token
 
 
 def stop_training() -> None:
@@ -201,6 +215,32 @@ def reset_training() -> None:
     _ss().pop(RUN_KEY, None)
 
 
+# ---- the model Predict uses: the latest training, or a stored run opened since ----------------------
+def open_stored_model(model: StoredModel, frame: pd.DataFrame, title: str, label: str) -> TrainingSession:
+    """Make a model read back from the run store the session's current model (the training stays as it is)."""
+    session = TrainingSession(model, frame, title, _next_token(), label=label)
+    _ss()[STORED_MODEL_KEY] = session
+    return session
+
+
+def current_model() -> TrainingSession | None:
+    """The model to predict with: the session's training or the stored run opened, whichever came last."""
+    ss = _ss()
+    candidates = [s for s in (ss.get(RUN_KEY), ss.get(STORED_MODEL_KEY)) if s is not None]
+    return max(candidates, key=lambda s: s.token, default=None)
+
+
+# ---- the notebook: the id (kept in the URL) that the session's recorded runs belong to ---------------
+def notebook() -> str | None:
+    """The session's notebook id, once ``ui.share`` read or made it."""
+    return _ss().get(NOTEBOOK_KEY)
+
+
+def set_notebook(notebook_id: str) -> None:
+    """Set the session's notebook id."""
+    _ss()[NOTEBOOK_KEY] = notebook_id
+
+
 # ---- other jobs (a comparison, a relatedness study), by name, in the scratch space ---------------
 _JOBS = "jobs"
 
@@ -212,8 +252,11 @@ def job(name: str) -> Job | None:
 
 def start_job(name: str, new: Job) -> Job:
     """Stop the session's previous ``name`` job, if any, then start ``new`` in its place."""
+    from ui.run_store import record_when_done
+
     stop_job(name)
     scratch().setdefault(_JOBS, {})[name] = new
+    record_when_done(new)
     return new.start()
 
 

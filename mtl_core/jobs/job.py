@@ -7,19 +7,31 @@ plain data, so a job run in a worker process later can offer the same interface.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from mtl_core.jobs.work import Work
 
+#: ``on_finish(job)``: called in the job's thread once its result or error is set (e.g. to record the run).
+FinishHook = Callable[["Job"], None]
+
+_log = logging.getLogger(__name__)
+
 
 class Job:
-    """Runs ``work.run()`` in a daemon thread; keeps its result, or its error as a message."""
+    """Runs ``work.run()`` in a daemon thread; keeps its result, or its error as a message.
 
-    def __init__(self, work: Work) -> None:
+    ``on_finish`` hooks run in the job's own thread when the work ends, so they run even when nobody watches
+    the job any more (the user left the page); a failing hook is logged and never changes the job's outcome.
+    """
+
+    def __init__(self, work: Work, on_finish: FinishHook | None = None) -> None:
         self.work = work
+        self._finish_hooks: list[FinishHook] = [on_finish] if on_finish is not None else []
         self.label = work.label
         self.result: Any = None
         self.error: str | None = None
@@ -35,6 +47,18 @@ class Job:
             traceback.print_exc()
         finally:
             self._ended_at = time.perf_counter()
+            for hook in self._finish_hooks:
+                try:
+                    hook(self)
+                except Exception:  # noqa: BLE001 - a hook (e.g. recording the run) must never break the job
+                    _log.exception("%s: an on_finish hook failed", self.label)
+
+    def on_finish(self, hook: FinishHook) -> Job:
+        """Call ``hook(job)`` in the job's thread when the work has ended (add before ``start``); returns self."""
+        if self.started_at is not None:
+            raise RuntimeError("add on_finish hooks before the job starts")
+        self._finish_hooks.append(hook)
+        return self
 
     def start(self) -> Job:
         """Start the work in its thread; returns self."""

@@ -7,7 +7,7 @@ import pandas as pd
 from mtl_core.config import TrainConfig
 from mtl_core.data.prepare import Prepared
 from mtl_core.io.model_info import ModelInfo
-from mtl_core.jobs.job import Job
+from mtl_core.jobs.job import FinishHook, Job
 from mtl_core.jobs.work import ProgressCallback, Work
 from mtl_core.models.predict import Predictor
 from mtl_core.training.trainer import Trainer, TrainResult
@@ -43,8 +43,9 @@ class TrainingJob(Job):
     work: Training
     result: TrainResult | None
 
-    def __init__(self, config: TrainConfig, frame: pd.DataFrame, *, chunk_seconds: float = 0.1) -> None:
-        super().__init__(Training(config, frame, chunk_seconds=chunk_seconds))
+    def __init__(self, config: TrainConfig, frame: pd.DataFrame, *, chunk_seconds: float = 0.1,
+                 on_finish: FinishHook | None = None) -> None:
+        super().__init__(Training(config, frame, chunk_seconds=chunk_seconds), on_finish)
 
     @property
     def config(self) -> TrainConfig:
