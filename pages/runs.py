@@ -47,7 +47,9 @@ datasets = filters[1].multiselect("Dataset", sorted({r.dataset for r in records}
 kinds = filters[2].multiselect("Kind", sorted({r.kind for r in records}), key="runs_kind")
 search = filters[3].text_input("Search", key="runs_search", placeholder="name, dataset, task, status or id")
 shown = filter_runs(records, statuses=statuses, datasets=datasets, kinds=kinds, search=search)
-st.dataframe(table(shown, notebook), key="runs_table", hide_index=True, width="stretch", height=320,
+# As tall as its rows, up to about ten (then it scrolls).
+st.dataframe(table(shown, notebook), key="runs_table", hide_index=True, width="stretch",
+             height=min(38 + 35 * max(len(shown), 1), 390),
              column_config={"when": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
                             "lr": st.column_config.NumberColumn("lr", format="%g")})
 st.caption(f"{len(shown)} of {len(records)} runs. Click a column header to sort; the metrics are each task's "
@@ -74,7 +76,8 @@ if picked:
     st.dataframe(highlight(diff[diff["differs"]] if only else diff), key="runs_diff", hide_index=True,
                  width="stretch", column_config={"differs": st.column_config.CheckboxColumn("differs")})
     if len(picked) >= 2:
-        st.caption(f"{int(diff['differs'].sum())} settings differ (highlighted).")
+        n = int(diff["differs"].sum())
+        st.caption(f"{n} setting{'s differ' if n != 1 else ' differs'} (highlighted, at the top).")
     else:
         st.caption("Pick another run to see what differs.")
 

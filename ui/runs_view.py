@@ -80,14 +80,16 @@ def table(records: Sequence[RunRecord], notebook: str | None) -> pd.DataFrame:
     """One row per run: name, when, kind, dataset, tasks, key settings, status, who sees it, each task's metric."""
     rows = []
     for r in records:
-        row = {"name": r.name, "when": when(r), "kind": r.kind, "dataset": r.dataset, "tasks": ", ".join(r.tasks)}
+        # What tells runs apart first (name, time, outcome, metrics), then what they were run on and with.
+        row = {"name": r.name, "when": when(r), "status": r.status}
+        for task, (metric, value) in primary(r).items():
+            row[f"{task} · {metric}"] = value
+        row.update({"dataset": r.dataset, "tasks": ", ".join(r.tasks)})
         row.update({column: text(r.config.get(name)) for name, column in KEY_SETTINGS.items()})
         row["lr"] = r.config.get("lr")
         row["epochs run"] = r.epochs_run
-        row["status"] = r.status
+        row["kind"] = r.kind
         row["visible to"] = ("everyone" if r.shared else "this notebook") if r.notebook == notebook else "shared"
-        for task, (metric, value) in primary(r).items():
-            row[f"{task} · {metric}"] = value
         row["id"] = (r.id or "")[:8]
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -165,7 +167,8 @@ def overlay_figure(records: Sequence[RunRecord], series: dict[str, dict], *, log
 
 # ---- configs side by side ------------------------------------------------------------------------------------
 def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """One row per config field, one column per run, and ``differs`` (True where the runs' values differ)."""
+    """One row per config field (those that differ first), one column per run, and ``differs`` (True where the
+    runs' values differ)."""
     names = list(dict.fromkeys(name for r in records for name in r.config))
     columns = []
     for r in records:
@@ -177,6 +180,7 @@ def config_diff(records: Sequence[RunRecord]) -> pd.DataFrame:
     for name in names:
         values = [text(r.config.get(name)) for r in records]
         rows.append({"field": name, "differs": len(set(values)) > 1, **dict(zip(columns, values))})
+    rows.sort(key=lambda row: not row["differs"])  # what differs first (stable: the config's order otherwise)
     return pd.DataFrame(rows, columns=["field", "differs", *columns])
 
 
