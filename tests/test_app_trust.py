@@ -19,6 +19,7 @@ from mtl_core.errors import MTLError
 from mtl_core.presets import PRESETS
 from tests.apptest import ROOT, config_of, errors, has_run, new_app, train, training, upload
 from ui import exports, share
+from ui.state import NOTEBOOK_KEY
 
 GOOD_CSV = b"size,colour,weight,label\n1,red,2.5,a\n2,blue,3.5,b\n3,red,1.0,a\n4,blue,4.5,b\n5,red,2.0,a\n"
 BAD_CSVS = {
@@ -265,7 +266,7 @@ def test_a_link_opens_the_same_setup_and_the_url_follows_the_config():
             cfg.arch, cfg.experts) == ("penguins", ["species", "sex"], [16], [], 7, 30, 0.02, "rmsprop", "mmoe", 3)
     assert cfg.loss_weights == {"sex": 0.5}
     assert not at.error
-    assert at.query_params == share.config_to_params(cfg)
+    assert at.query_params == {**share.config_to_params(cfg), share.NOTEBOOK: at.session_state[NOTEBOOK_KEY]}
     # A preset applied on Home rewrites the link.
     at.button(key="preset_relatedness").click().run()
     assert at.query_params["ds"] == "relatedness" and at.query_params["d.p"] == "0.8"
@@ -290,7 +291,7 @@ def test_a_bad_link_shows_the_message_and_falls_back_to_the_default(query, messa
     assert at.error[0].value.startswith("This link's setup can't be used")
     default = PRESETS["heterogeneous"].make_config()
     assert config_of(at).to_dict() == default.to_dict()
-    assert at.query_params == share.config_to_params(default)
+    assert at.query_params == {**share.config_to_params(default), share.NOTEBOOK: at.session_state[NOTEBOOK_KEY]}
     # The message goes once the user changes something.
     at.button(key="preset_seed").click().run()
     assert not at.error
