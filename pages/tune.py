@@ -8,7 +8,7 @@ from mtl_core.errors import MTLError
 from mtl_core.jobs.job import Job
 from mtl_core.tuning.objectives import OBJECTIVES
 from mtl_core.tuning.space import SPACE
-from ui import state
+from ui import share, state
 from ui import tune_view as view
 from ui.widgets import bound, config_error
 
@@ -53,7 +53,7 @@ def _tick(name: str):
     return put
 
 
-space_col, run_col, where_col = st.columns([1.1, 1, 1.3], gap="large")
+space_col, run_col = st.columns([1.4, 1], gap="large")
 with space_col:
     st.markdown("**Search space**")
     for dim in SPACE.values():
@@ -72,22 +72,25 @@ with run_col:
         bound(st.number_input, "Seed", "tune_seed", lambda: view.settings().seed, _put("seed", int), min_value=0,
               max_value=2**31 - 1, step=1, disabled=running,
               help="Seeds the sampler (each trial's draws depend on the seed and its number) and the models.")
-with where_col:
+where = st.columns([3, 2], gap="large")
+with where[0]:
     bound(st.text_input, "Study storage", "tune_storage", lambda: view.settings().storage,
           lambda v: (_put("storage")(v), view.forget_storages()), placeholder=view.shown_url(url), disabled=running,
           help="Optuna's RDB storage: sqlite:///PATH, or postgresql+psycopg://USER@HOST:PORT/DB for a study "
                "shared by many workers. Empty: the default.")
+with where[1]:
     bound(st.text_input, "Study name", "tune_study", lambda: view.settings().study, _put("study"),
           placeholder=name, disabled=running,
           help="An existing study gets more trials. Empty: named after the dataset, tasks and objective.")
-    bound(st.toggle, "Follow the study live", "tune_follow", lambda: view.settings().follow, _put("follow"),
-          help="Read the study every second, to see trials from other workers as they land.")
 
-buttons = st.columns([1, 1, 4])
+buttons = st.columns([1, 1, 3], vertical_alignment="center")
 start = buttons[0].button("Start", key="tune_start", type="primary", icon=":material/play_arrow:",
                           disabled=running, width="stretch")
 buttons[1].button("Stop", key="tune_stop", icon=":material/stop:", disabled=not running, on_click=state.stop_job,
                   args=(JOB,), width="stretch")
+with buttons[2]:
+    bound(st.toggle, "Follow the study live", "tune_follow", lambda: view.settings().follow, _put("follow"),
+          help="Read the study every second, to see trials from other workers as they land.")
 
 if start:
     error = None
@@ -99,7 +102,7 @@ if start:
             base = copy.deepcopy(cfg)
             base.seed = int(s.seed)
             request = TuneRequest(base=base, study=name, n_trials=int(s.trials), space=list(s.space),
-                                  objective=s.objective, storage=url)
+                                  objective=s.objective, storage=url, notebook=share.notebook())
             work = Tuning(request, state.dataset().frame)
             import mtl_core._tf  # noqa: F401 - import TensorFlow here, not in the study's thread
         except MTLError as exc:
@@ -123,22 +126,29 @@ def _job_status(job: Job | None) -> None:
         st.caption(f"{how}: this page ran {done} trial{'s' if done != 1 else ''} in {job.elapsed:.0f} s.")
 
 
-def _trial_panel(snap, trial) -> None:
+def _trial_panel(trial, left, right) -> None:
     record = view.run_record(trial.run_id)
-    st.markdown(f"**Trial {trial.number}** · {trial.state}" + (" · on the front" if trial.on_front else ""))
-    if trial.values:
-        st.caption(" · ".join(f"{t} {view._number(v)}" for t, v in trial.values.items()))
-    if trial.params:
-        st.dataframe({"parameter": list(trial.params), "value": [view._number(v) for v in trial.params.values()]},
-                     hide_index=True, key="tune_trial_params")
-    if record is not None:
-        st.caption(f"Run {record.id[:8]} · {record.status} · {record.epochs_run} epochs · test metrics:")
-        st.dataframe(view.metrics_table(record), hide_index=True, key="tune_trial_metrics")
-    elif trial.run_id:
-        st.caption(f"Run {trial.run_id[:8]} is not in this page's run store (a worker's own --db).")
-    st.button("Use these settings", key="tune_use", icon=":material/tune:", on_click=view.use_settings,
-              args=(trial, record), help="Put this trial's config into the session: Model & losses and Train "
-                                         "show it.")
+    with left:
+        st.markdown(f"**Trial {trial.number}** · {trial.state}" + (" · on the front" if trial.on_front else ""))
+        if trial.values:
+            st.caption("Objectives: " + " · ".join(f"{t} {view._number(v)}" for t, v in trial.values.items()))
+        if trial.params:
+            st.dataframe({"parameter": list(trial.params), "value": [view._number(v) for v in trial.params.values()]},
+                         hide_index=True, key="tune_trial_params")
+    with right:
+        if record is not None:
+            st.markdown(f"**Run** `{record.id[:8]}` · {record.status} · {record.epochs_run} epochs")
+            st.caption("Test metrics:")
+            for line in view.metric_lines(record):
+                st.markdown(f"- {line}")
+            with st.expander("The run's config"):
+                st.json(record.config, expanded=False)
+            st.page_link("pages/runs.py", label="Compare it with other runs on Runs", icon=":material/history:")
+        elif trial.run_id:
+            st.caption(f"Run {trial.run_id[:8]} is not in this page's run store (a worker's own --db).")
+        st.button("Use these settings", key="tune_use", icon=":material/tune:", on_click=view.use_settings,
+                  args=(trial, record), help="Put this trial's config into the session: Model & losses and Train "
+                                             "show it.")
 
 
 @st.fragment(run_every=LIVE_SECONDS if (running or s.follow) else None)
@@ -166,10 +176,8 @@ def live(was_running: bool) -> None:
                 f"objective {snap.objective}. Start adds trials only to a study of the session's setup.",
                 icon=":material/info:")
     st.caption(view.counts_line(snap))
-    chart_col, trial_col = st.columns([3, 2], gap="large")
-    with chart_col:
-        event = st.plotly_chart(view.pareto_figure(snap), key="pareto_chart", on_select="rerun",
-                                selection_mode="points")
+    event = st.plotly_chart(view.pareto_figure(snap), key="pareto_chart", on_select="rerun",
+                            selection_mode="points")
     s_now = view.settings()
     picked = view.picked_trial(event)
     if picked is not None and picked != s_now.chart_pick:
@@ -178,19 +186,18 @@ def live(was_running: bool) -> None:
     numbers = [t.number for t in snap.front] + [t.number for t in snap.complete if not t.on_front]
     if s_now.selected not in numbers:
         s_now.selected = None
-    with trial_col:
+    pick_col, run_col = st.columns(2, gap="large")
+    with pick_col:
         bound(st.selectbox, "Trial", "tune_trial", lambda: view.settings().selected, _put("selected"),
-              options=[None, *numbers], placeholder="Click a point, or pick a trial",
-              format_func=lambda n: "—" if n is None else f"trial {n}" + (" (front)" if snap.trial(n).on_front
-                                                                           else ""))
-        trial = snap.trial(s_now.selected) if s_now.selected is not None else None
-        flash = view.pop_flash()
-        if flash:
-            st.success(flash, icon=":material/check_circle:")
-        if trial is not None:
-            _trial_panel(snap, trial)
-        else:
-            st.caption("Click a point on the chart to see that trial's run and use its settings.")
+              options=[None, *numbers],
+              format_func=lambda n: "— click a point, or pick a trial" if n is None else
+              f"trial {n}" + (" (front)" if snap.trial(n).on_front else ""))
+    trial = snap.trial(s_now.selected) if s_now.selected is not None else None
+    flash = view.pop_flash()
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if trial is not None:
+        _trial_panel(trial, pick_col, run_col)
     if snap.front:
         st.markdown("**Pareto front**")
         st.dataframe(view.front_table(snap), hide_index=True, key="pareto_table")

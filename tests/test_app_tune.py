@@ -12,6 +12,7 @@ import pytest
 
 from mtl_core.tuning.space import DEFAULT_SPACE, SPACE
 from tests.apptest import ROOT, config_of, errors, job, open_page, wait
+from ui.state import NOTEBOOK_KEY
 
 PAGE = "pages/tune.py"
 
@@ -111,6 +112,8 @@ def test_start_runs_a_study_the_front_is_highlighted_and_a_trial_sets_the_sessio
     at.button(key="tune_use").click().run()
     assert not at.exception
     config = config_of(at)
+    # The trial's run is filed under the session's notebook, so /runs lists it.
+    assert tune.work.request.notebook == at.session_state[NOTEBOOK_KEY]
     record_lr = tune.work.tuner.study.trials[number].params["lr"]
     assert config.lr == pytest.approx(record_lr) and config.lr != before
     assert set(config.loss_weights) == {"species", "petal_width"}
@@ -152,7 +155,8 @@ def test_a_study_filled_by_cli_workers_shows_on_the_page(data_dir):
     # The trials' runs are in the same data folder's run store: a trial shows its run's test metrics.
     at.selectbox(key="tune_trial").select(sorted(pareto)[0]).run()
     assert not at.exception
-    assert any(c.value.startswith("Run ") and "test metrics" in c.value for c in at.caption)
+    assert any(m.value.startswith("**Run**") for m in at.markdown)
+    assert any(m.value.startswith("- species: accuracy ") for m in at.markdown)
 
 
 def test_a_study_of_other_tasks_is_shown_with_a_note_and_start_refuses_it(data_dir):
@@ -183,6 +187,12 @@ def test_picked_trial_reads_the_selection_and_three_tasks_get_a_pairs_view():
     snap = StudySnapshot("s", ["a", "b", "c"], ["val_loss"] * 3, [True] * 3, trials=[
         TrialPoint(0, "complete", {"a": 1.0, "b": 1.0, "c": 1.0}, {"lr": 0.01}, None, True),
         TrialPoint(1, "complete", {"a": 2.0, "b": 2.0, "c": 2.0}, {"lr": 0.02}, None, False)])
+    two = StudySnapshot("s", ["a", "b"], ["val_loss", "accuracy"], [True, False], trials=[
+        TrialPoint(0, "complete", {"a": 0.01, "b": 0.9}, {}, None, True),
+        TrialPoint(1, "complete", {"a": 2.0, "b": 0.5}, {}, None, False)])
+    fig = pareto_figure(two)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "linear"  # a loss spread 200x; a metric
+    assert "higher is better" in fig.layout.yaxis.title.text
     fig = pareto_figure(snap)
     assert [t.type for t in fig.data] == ["splom"] and len(fig.data[0].dimensions) == 3
     assert list(fig.data[0].customdata) == [0, 1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 FRONT_COLOR = color(0)
 DOMINATED_COLOR = "#9a9a9a"
 OBJECTIVE_TITLES = {"loss": "Validation loss", "metric": "Main metric (accuracy, RMSE)"}
+#: A loss axis turns logarithmic when its values spread over more than this factor.
+LOG_SPREAD = 10.0
 _SETTINGS = "tune.settings"
 _STORAGES = "tune.storages"
 _RECORDS = "tune.records"
@@ -152,9 +155,19 @@ def _scatter(snap: StudySnapshot) -> go.Figure:
         hovertemplate="%{hovertext}<extra></extra>",
         marker={"color": FRONT_COLOR, "size": 12, "line": {"color": "white", "width": 1}},
         line={"color": FRONT_COLOR, "width": 2}))
-    fig.update_xaxes(title=objective_label(snap, 0))
-    fig.update_yaxes(title=objective_label(snap, 1))
+    fig.update_xaxes(title=objective_label(snap, 0), type=_axis_type(snap, 0))
+    fig.update_yaxes(title=objective_label(snap, 1), type=_axis_type(snap, 1))
     return fig
+
+
+def _axis_type(snap: StudySnapshot, k: int) -> str:
+    """Log for a loss spread over more than a factor of LOG_SPREAD (a few bad trials would squeeze the front
+    into a corner), linear otherwise (metrics such as accuracy live in a fixed range)."""
+    values = [t.values[snap.tasks[k]] for t in snap.complete]
+    values = [v for v in values if math.isfinite(v)]
+    if snap.objective_names[k] != "val_loss" or not values or min(values) <= 0:
+        return "linear"
+    return "log" if max(values) / min(values) > LOG_SPREAD else "linear"
 
 
 def _pairs(snap: StudySnapshot) -> go.Figure:
@@ -243,10 +256,10 @@ def run_record(run_id: str | None) -> RunRecord | None:
     return cache[run_id]
 
 
-def metrics_table(record: RunRecord) -> pd.DataFrame:
-    """The run's test metrics, one row per task."""
-    return pd.DataFrame([{"task": task, **{k: v for k, v in metrics.items()}}
-                         for task, metrics in record.test_metrics.items()])
+def metric_lines(record: RunRecord) -> list[str]:
+    """The run's test metrics, one line per task (a task has only its kind's metrics)."""
+    return [f"{task}: " + " · ".join(f"{name} {_number(float(v))}" for name, v in metrics.items() if v is not None)
+            for task, metrics in record.test_metrics.items()]
 
 
 def trial_config(trial: TrialPoint, record: RunRecord | None) -> TrainConfig:
