@@ -2,7 +2,8 @@
 
 Steady state only: the first compiled chunk (which includes tracing) is skipped; epoch times come from the
 ``on_epoch`` timestamps of the later chunks. Also the cost of the gradient-conflict monitor
-(``conflict_every=1`` against ``0``). Target: gradnorm, pcgrad and the monitor within about (T+1)x fixed.
+(``conflict_every=1`` against ``0``). Target: the methods that take one gradient per task (gradnorm, pcgrad,
+mgda, cagrad, nashmtl) and the monitor within (T+1)x fixed; rlw and famo (one backward pass) near 1x.
 
     python bench/bench_weighting.py [--epochs 300] [--rounds 2]
 """
@@ -37,23 +38,29 @@ def steady_ms_per_epoch(config: TrainConfig, frame) -> float:
 
 
 def setups(epochs: int) -> dict[str, TrainConfig]:
-    """The two benchmark models: heterogeneous Iris (T=2) and Linnerud (T=3)."""
+    """The benchmark models: heterogeneous Iris (T=2), penguins (T=3) and Linnerud (T=3, 20 rows)."""
     iris = PRESETS["heterogeneous"].make_config()
+    penguins = PRESETS["penguins"].make_config()
     linnerud = PRESETS["homogeneous"].make_config()
-    for config in (iris, linnerud):
+    for config in (iris, penguins, linnerud):
         config.epochs = epochs
         config.conflict_every = 0
-    return {"iris (species + petal_width)": iris, "linnerud (Weight, Waist, Pulse)": linnerud}
+    return {"iris (species + petal_width)": iris, "penguins (species, sex, body_mass_g)": penguins,
+            "linnerud (Weight, Waist, Pulse)": linnerud}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2, help="repeat every case; the fastest round counts")
+    parser.add_argument("--only", default="", help="comma-separated setups by first word, e.g. iris,penguins")
     args = parser.parse_args()
     variants = [*WEIGHTINGS, MONITOR]
+    chosen = {w.strip() for w in args.only.split(",") if w.strip()}
     print(f"load average: {load_average()}")
     for title, base in setups(args.epochs).items():
+        if chosen and title.split()[0] not in chosen:
+            continue
         frame = load_dataset(base.dataset).frame
         best: dict[str, float] = {}
         for _ in range(args.rounds):  # rounds interleave the cases, so background load hits them alike
@@ -64,10 +71,12 @@ def main() -> None:
                 ms = steady_ms_per_epoch(config, frame)
                 best[name] = min(best.get(name, float("inf")), ms)
         n_tasks = len(base.tasks)
-        print(f"\n{title}: T={n_tasks}, target <= {n_tasks + 1}x fixed for gradnorm, pcgrad and the monitor")
+        print(f"\n{title}: T={n_tasks}, target <= {n_tasks + 1}x fixed for the per-task-gradient methods "
+              "and the monitor")
         print(f"{'strategy':<18}{'ms/epoch':>10}{'x fixed':>10}")
         for name in variants:
             print(f"{name:<18}{best[name]:>10.2f}{best[name] / best['fixed']:>10.2f}")
+        print(f"load average: {load_average()}")
 
 
 if __name__ == "__main__":

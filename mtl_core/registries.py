@@ -49,6 +49,18 @@ class Entry:
     uses_user_weights: bool = False
     #: The TrainConfig fields an architecture reads besides the heads (the Model page shows their widgets).
     fields: tuple[str, ...] = ()
+    #: Whether a weighting strategy changes the task gradients (PCGrad, MGDA, ...) rather than loss weights.
+    changes_gradients: bool = False
+
+    @property
+    def sliders_note(self) -> str:
+        """Why a strategy that does not use the loss-weight sliders leaves them alone (empty for ``fixed``)."""
+        if self.uses_user_weights:
+            return ""
+        if self.changes_gradients:
+            return (f"{self.title} changes the tasks' gradients instead of weighting their losses, so the "
+                    "sliders below are not used; the weights chart shows each task gradient's effective weight.")
+        return f"{self.title} sets the loss weights itself, so the sliders below are not used."
 
     @property
     def param_specs(self) -> dict[str, ParamSpec]:
@@ -82,8 +94,30 @@ WEIGHTINGS: dict[str, Entry] = _registry(
           params=(ParamSpec("temperature", 2.0, 0.0, 1e3, low_open=True,
                             help="tau: higher values flatten the weights towards 1"),)),
     Entry("pcgrad", "PCGrad (gradient surgery)",
-          "Removes the conflicting part of each task's shared-layer gradient (Yu et al., 2020).",
-          "mtl_core.training.weighting.pcgrad:PCGradWeighting"),
+          "Changes gradients: removes the conflicting part of each task's shared-layer gradient (Yu et al., 2020).",
+          "mtl_core.training.weighting.pcgrad:PCGradWeighting", changes_gradients=True),
+    Entry("rlw", "Random Loss Weighting",
+          "Fresh random loss weights every step, a softmax of Gaussian noise (Lin et al., 2022).",
+          "mtl_core.training.weighting.rlw:RandomLossWeighting"),
+    Entry("mgda", "MGDA-UB",
+          "Changes gradients: the min-norm combination of the shared-layer gradients, a step that lowers every "
+          "task's loss (Sener & Koltun, 2018).",
+          "mtl_core.training.weighting.mgda:MGDAWeighting", changes_gradients=True),
+    Entry("cagrad", "CAGrad",
+          "Changes gradients: the step near the mean gradient that most helps the worst-off task "
+          "(Liu et al., 2021).",
+          "mtl_core.training.weighting.cagrad:CAGradWeighting", changes_gradients=True,
+          params=(ParamSpec("c", 0.5, 0.0, 10.0,
+                            help="how far the step may leave the mean gradient, times its norm (0 = the mean)"),)),
+    Entry("nashmtl", "Nash-MTL",
+          "Changes gradients: the tasks bargain over the shared-layer step (Nash bargaining; Navon et al., 2022).",
+          "mtl_core.training.weighting.nashmtl:NashMTLWeighting", changes_gradients=True),
+    Entry("famo", "FAMO",
+          "More weight to the tasks whose loss falls slowest, from one extra loss evaluation per step and no "
+          "per-task gradients (Liu et al., 2023).",
+          "mtl_core.training.weighting.famo:FAMOWeighting",
+          params=(ParamSpec("lr", 0.025, 0.0, 10.0, low_open=True, help="learning rate of the weights' logits"),
+                  ParamSpec("gamma", 0.01, 0.0, 10.0, help="decay of the logits towards equal weights"))),
 )
 
 ARCHITECTURES: dict[str, Entry] = _registry(

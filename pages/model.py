@@ -108,7 +108,7 @@ with settings:
               min_value=float(spec.low), max_value=float(spec.high), format="%g", help=spec.help or None)
         shown.append(show_error(error, f"weighting_params[{spec.name!r}]"))
     if not uses_sliders:
-        st.caption(f"{entry.title} sets the loss weights itself, so the sliders below are not used.")
+        st.caption(entry.sliders_note)
     for task in tasks:
         bound(st.slider, f"Loss weight of {task}", f"lw:{task}",
               lambda task=task: float(state.config().weights_for([task])[task]),

@@ -157,6 +157,9 @@ class Trainer:
         grads = self.strategy.gradients(tape, objective, per_task, reg, self._variables, self._shared)
         del tape
         self._optimizer.apply_gradients(zip(grads, self._variables))
+        if self.strategy.needs_losses_after_step:
+            # FAMO's extra step: the same batch's losses after the update drive its weights.
+            self.strategy.after_step(self._task_losses(self.model(xb, training=True), ybs))
         return losses
 
     def _conflict(self) -> tf.Tensor:
@@ -224,7 +227,10 @@ class Trainer:
             ta_loss = ta_loss.write(i, train_loss)
             ta_val = ta_val.write(i, val_loss)
             ta_metrics = ta_metrics.write(i, metrics)
-            ta_weights = ta_weights.write(i, weights)
+            # Strategies whose weights change within the epoch (or that change gradients) log what they did in
+            # it, so their weights are read after the steps; the others log the weights the epoch began with.
+            logged = self.strategy.effective_weights() if self.strategy.reports_effective_weights else weights
+            ta_weights = ta_weights.write(i, logged)
             ta_conflict = ta_conflict.write(i, tf.cast(conflict, tf.float32))
             done += 1
             if cfg.early_stopping and self._early.update(tf.reduce_sum(weights * val_loss), self._epoch):

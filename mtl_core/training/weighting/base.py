@@ -24,6 +24,12 @@ class WeightingStrategy:
     needs_task_gradients: bool = False
     #: The strategy's name in ``mtl_core.registries.WEIGHTINGS``, whose entry declares its parameters.
     name: str = ""
+    #: Set when the weights change within an epoch or the gradients are changed (PCGrad, MGDA, ...): the log
+    #: then shows ``effective_weights``, the epoch mean of the coefficients passed to ``record``, read after
+    #: the epoch's steps; ``weights`` stays what early stopping weighs the validation losses with.
+    reports_effective_weights: bool = False
+    #: Set when the strategy needs the batch's losses again after the optimiser step (``after_step``).
+    needs_losses_after_step: bool = False
 
     def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
         self.n_tasks = n_tasks
@@ -31,6 +37,9 @@ class WeightingStrategy:
         self.params = resolve_params(self.name, params)
         self.seed = seed
         self.user_weights = tf.Variable(user_weights, dtype=tf.float32, trainable=False, name="user_weights")
+        if self.reports_effective_weights:
+            self._coef_sum = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="effective_weight_sum")
+            self._coef_steps = tf.Variable(0.0, trainable=False, name="effective_weight_steps")
 
     @property
     def uses_user_weights(self) -> bool:
@@ -56,7 +65,22 @@ class WeightingStrategy:
         raise NotImplementedError
 
     def begin_epoch(self, epoch: tf.Tensor) -> None:
-        """Called at the start of each epoch (``epoch`` counts from 1)."""
+        """Called at the start of each epoch (``epoch`` counts from 1); resets the effective weights' mean."""
+        if self.reports_effective_weights:
+            self._coef_sum.assign(tf.zeros([self.n_tasks]))
+            self._coef_steps.assign(0.0)
+
+    def record(self, coefficients: tf.Tensor) -> None:
+        """Add one step's coefficient of each task gradient in the update to the epoch's mean, shape [T]."""
+        self._coef_sum.assign_add(tf.cast(tf.stop_gradient(coefficients), tf.float32))
+        self._coef_steps.assign_add(1.0)
+
+    def effective_weights(self) -> tf.Tensor:
+        """The epoch mean of the recorded coefficients (``weights`` before any step), shape [T]."""
+        return tf.where(self._coef_steps > 0, self._coef_sum / tf.maximum(self._coef_steps, 1.0), self.weights())
+
+    def after_step(self, task_losses: tf.Tensor) -> None:
+        """With ``needs_losses_after_step``: the batch's task losses [T] after the optimiser's step."""
         pass
 
     def end_epoch(self, epoch: tf.Tensor, epoch_losses: tf.Tensor) -> None:
@@ -89,3 +113,38 @@ def require_shared(strategy: str, shared_variables: list) -> None:
 def dense_gradients(grads: list, variables: list) -> list[tf.Tensor]:
     """``grads`` with each ``None`` (an unconnected variable) replaced by zeros of the variable's shape."""
     return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def task_gradients(tape: tf.GradientTape, task_losses: list[tf.Tensor], variables: list[tf.Variable],
+                   shared_variables: list[tf.Variable]) -> tuple[list[list[tf.Tensor]], list[int], tf.Tensor]:
+    """Each task's gradients of every variable, the indices of the shared ones, and the shared parts as [T, D]."""
+    per_task = [dense_gradients(tape.gradient(loss, variables), variables) for loss in task_losses]
+    shared_ids = {id(v) for v in shared_variables}
+    shared_at = [k for k, v in enumerate(variables) if id(v) in shared_ids]
+    flat = tf.stack([tf.concat([tf.reshape(g[k], [-1]) for k in shared_at], 0) for g in per_task])
+    return per_task, shared_at, flat
+
+
+def combine(per_task: list[list[tf.Tensor]], shared_at: list[int], shared_coef: tf.Tensor,
+            specific_coef: tf.Tensor, reg: list[tf.Tensor]) -> list[tf.Tensor]:
+    """``sum_t coef[t] * grad_t`` per variable (``shared_coef`` on the shared ones), plus the regulariser's."""
+    grads = []
+    for k in range(len(reg)):
+        coef = shared_coef if k in shared_at else specific_coef
+        grads.append(tf.add_n([tf.cast(coef[t], g[k].dtype) * g[k] for t, g in enumerate(per_task)]) + reg[k])
+    return grads
+
+
+#: The exact solvers (MGDA, CAGrad) try every subset of tasks as the solution's support: 2^T - 1 small
+#: linear systems in one batched solve, fine up to this many tasks.
+MAX_SUBSET_TASKS = 12
+
+
+def support_masks(n_tasks: int, strategy: str) -> tf.Tensor:
+    """Every non-empty subset of the tasks as a 0/1 float64 mask, shape [2^T - 1, T]; ConfigError past the limit."""
+    if n_tasks > MAX_SUBSET_TASKS:
+        raise bad_value("weighting", strategy, f"its exact solver handles up to {MAX_SUBSET_TASKS} tasks and "
+                        f"this run has {n_tasks}; choose fewer tasks or another weighting")
+    codes = tf.range(1, 2 ** n_tasks, dtype=tf.int64)[:, None]
+    return tf.cast(tf.bitwise.bitwise_and(tf.bitwise.right_shift(codes, tf.range(n_tasks, dtype=tf.int64)), 1),
+                   tf.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mtl_core.training.weighting.base import WeightingStrategy, dense_gradients, require_shared
+from mtl_core.training.weighting.base import WeightingStrategy, combine, dense_gradients, require_shared, task_gradients
 
 
 def pcgrad_coefficients(gram: tf.Tensor, orders: tf.Tensor) -> tf.Tensor:
@@ -45,11 +45,14 @@ class PCGradWeighting(WeightingStrategy):
     ``g_i <- g_i - (g_i . g_j / ||g_j||^2) g_j`` (projections against the original ``g_j``). The shared
     parameters move along the sum of the projected gradients; task-specific parameters get their ordinary
     gradients of ``sum_t L_t`` (all weights 1). The orders come from stateless random ops seeded by the run's
-    seed and a step counter, so runs are reproducible.
+    seed and a step counter, so runs are reproducible. The logged weights are the effective ones: the
+    coefficient of each original task gradient in the shared update (the column sums of ``A`` in
+    ``pcgrad_coefficients``), averaged over the epoch; 1 for a task whose gradient was never projected away.
     """
 
     name = "pcgrad"
     needs_task_gradients = True
+    reports_effective_weights = True
 
     def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
         """Create the step counter that seeds the random orders; needs a shared layer."""
@@ -57,7 +60,7 @@ class PCGradWeighting(WeightingStrategy):
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="pcgrad_step")
 
     def weights(self) -> tf.Tensor:
-        """All ones: PCGrad changes directions, not loss weights."""
+        """All ones: PCGrad changes directions, not loss weights (early stopping sums the validation losses)."""
         return tf.ones([self.n_tasks])
 
     def orders(self) -> tf.Tensor:
@@ -70,18 +73,9 @@ class PCGradWeighting(WeightingStrategy):
                   shared_variables: list[tf.Variable]) -> list[tf.Tensor]:
         """Projected task gradients summed on the shared parameters, plain gradients elsewhere."""
         self._step.assign_add(1)
-        per_task = [dense_gradients(tape.gradient(loss, variables), variables) for loss in task_losses]
-        shared_ids = {id(v) for v in shared_variables}
-        shared_at = [k for k, v in enumerate(variables) if id(v) in shared_ids]
-        flat = tf.stack([tf.concat([tf.reshape(g[k], [-1]) for k in shared_at], 0) for g in per_task])
+        per_task, shared_at, flat = task_gradients(tape, task_losses, variables, shared_variables)
         # Summing the projected gradients = combining the original ones with A's column sums.
-        combine = tf.reduce_sum(pcgrad_coefficients(tf.matmul(flat, flat, transpose_b=True), self.orders()), 0)
+        coef = tf.reduce_sum(pcgrad_coefficients(tf.matmul(flat, flat, transpose_b=True), self.orders()), 0)
+        self.record(coef)
         reg = dense_gradients(tape.gradient(reg_loss, variables), variables)
-        grads = []
-        for k in range(len(variables)):
-            if k in shared_at:
-                grad = tf.add_n([combine[t] * per_task[t][k] for t in range(self.n_tasks)])
-            else:
-                grad = tf.add_n([per_task[t][k] for t in range(self.n_tasks)])
-            grads.append(grad + reg[k])
-        return grads
+        return combine(per_task, shared_at, coef, tf.ones([self.n_tasks]), reg)
