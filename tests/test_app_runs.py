@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mtl_core.store import RunRecord, open_store
-from tests.apptest import config_of, new_app, press_train, training, wait_for_run
+from tests.apptest import config_of, job, new_app, press_train, training, wait, wait_for_run
 from ui.state import NOTEBOOK_KEY, STORED_MODEL_KEY
 
 NB = "testnotebook1"
@@ -100,6 +100,13 @@ def test_a_finished_training_appears_in_the_table(store):
         "completed", "iris", "species, petal_width", "hard", "8")
     assert 0 <= row["species · accuracy"] <= 1 and row["petal_width · rmse"] > 0
     assert row["species · accuracy"] == pytest.approx(training(at).run.result.test_metrics["species"]["accuracy"])
+    # A comparison started on Train is recorded too, under the same notebook.
+    at.switch_page("pages/train.py").run()
+    at.button(key="compare_button").click().run()
+    assert not at.exception and wait(job(at, "compare"))
+    at.switch_page("pages/runs.py").run()
+    assert list(table(at)["kind"]) == ["compare", "train"]
+    assert [r.kind for r in store.list_runs(notebook=NB)] == ["compare", "train"]
 
 
 def test_filters_and_search_narrow_the_table(store):
