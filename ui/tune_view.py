@@ -148,15 +148,19 @@ def _scatter(snap: StudySnapshot) -> go.Figure:
         x=[t.values[a] for t in dominated], y=[t.values[b] for t in dominated], mode="markers",
         name="dominated", customdata=[t.number for t in dominated], hovertext=[_hover(snap, t) for t in dominated],
         hovertemplate="%{hovertext}<extra></extra>",
-        marker={"color": DOMINATED_COLOR, "size": 8, "opacity": 0.45}))
+        marker={"color": DOMINATED_COLOR, "size": 8, "opacity": 0.45},
+        unselected={"marker": {"opacity": 0.3}}))  # plotly's default fades the others to near-invisible
     fig.add_trace(go.Scatter(
         x=[t.values[a] for t in front], y=[t.values[b] for t in front], mode="lines+markers", name="Pareto front",
         customdata=[t.number for t in front], hovertext=[_hover(snap, t) for t in front],
         hovertemplate="%{hovertext}<extra></extra>",
         marker={"color": FRONT_COLOR, "size": 12, "line": {"color": "white", "width": 1}},
-        line={"color": FRONT_COLOR, "width": 2}))
-    fig.update_xaxes(title=objective_label(snap, 0), type=_axis_type(snap, 0))
-    fig.update_yaxes(title=objective_label(snap, 1), type=_axis_type(snap, 1))
+        line={"color": FRONT_COLOR, "width": 2}, unselected={"marker": {"opacity": 0.6}},
+        selected={"marker": {"size": 16}}))
+    for k, axis in enumerate((fig.update_xaxes, fig.update_yaxes)):
+        log = _axis_type(snap, k) == "log"
+        # On a log axis one label per decade: plotly's default labels 2..9 in between crowd the axis.
+        axis(title=objective_label(snap, k), type="log" if log else "linear", **({"dtick": 1} if log else {}))
     return fig
 
 
