@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -123,16 +124,26 @@ def test_start_runs_a_study_the_front_is_highlighted_and_a_trial_sets_the_sessio
     assert at.number_input(key="lr").value == pytest.approx(record_lr)
 
 
-def test_stop_ends_the_study_before_its_trials_are_done():
+def test_stop_ends_the_running_trial_at_its_next_epoch_and_starts_no_more():
     at = _small_study_page(trials=200, epochs=300)
     at.button(key="tune_start").click().run()
     tune = job(at, "tune")
+    deadline = time.monotonic() + 60
+    while tune.progress()[0] == "starting" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tune.progress()[0] == "trial 1 of 200"
     at.button(key="tune_stop").click().run()
     assert not at.exception
     assert wait(tune, 120) and tune.error is None
     assert tune.stop_requested and len(tune.events()) < 200
     at.run()
     assert any(c.value.startswith("Stopped: this page ran") for c in at.caption)
+    # The trial that was running is a run that stopped part-way, not one that trained all its epochs.
+    from mtl_core.store import open_store
+
+    with open_store() as store:
+        runs = store.list_runs(kind="trial")
+    assert runs and runs[0].status == "stopped" and runs[0].epochs_run < 300
 
 
 def test_a_study_filled_by_cli_workers_shows_on_the_page(data_dir):
@@ -141,13 +152,16 @@ def test_a_study_filled_by_cli_workers_shows_on_the_page(data_dir):
     env.pop("MTL_DB_URL", None)
     cmd = [sys.executable, "-m", "mtl_core", "tune", "--preset", "heterogeneous", "--epochs", "4", "--space",
            "weights,lr", "--trials", "2", "--storage", storage, "--study", "from-cli", "--no-models", "--json"]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    pareto = {entry["trial"] for entry in json.loads(done.stdout)["pareto"]}
-
+    # The page watches the study before the worker starts: nothing yet.
     at = open_page(PAGE)
     at.text_input(key="tune_storage").input(storage).run()
     at.text_input(key="tune_study").input("from-cli").run()
+    assert any("No study 'from-cli'" in i.value for i in at.info)
+
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pareto = {entry["trial"] for entry in json.loads(done.stdout)["pareto"]}
+    at.run()  # what the page's one-second refresh does (AppTest cannot fire its timer)
     assert not at.exception and not errors(at), errors(at)
     traces = _traces(at)
     assert set(traces["Pareto front"]["customdata"]) == pareto
