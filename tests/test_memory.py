@@ -1,9 +1,11 @@
-"""30 jobs of each kind in one process (trainings, comparisons, relatedness studies): memory must stop growing.
+"""Memory must stop growing with every job a process runs: trainings, comparisons and relatedness studies.
 
 Trainings go through the dashboard, as a user does: press Train on /train, wait, see the results (charts,
-metrics and the export files, which are made and cached per run). Comparisons and studies run as core jobs
-(``mtl_core.jobs.job.Job``), each training several models. Resident memory (VmRSS) is read after runs 10, 20
-and 30; the bound: growth from run 10 to run 30 < 40 MB per kind.
+metrics and the export files, which are made and cached per run); 30 of them, resident memory (VmRSS) read
+after runs 10, 20 and 30, growth from run 10 to run 30 < 40 MB. Comparisons and studies run as core jobs
+(``mtl_core.jobs.job.Job``), each training several models; tracing those costs most of a minute per ten on
+this machine, so here a few of each must leave TensorFlow's gradient registry no larger (the cause of the
+growth, counted exactly), and ``bench/bench_memory.py`` measures the RSS of 30 jobs of every kind.
 
 Before the graph release (``mtl_core.training.graph_release``), every Trainer kept its traced graph alive
 through TensorFlow's gradient registry: +117 MB from run 20 to 30 of two-task trainings, and about 12 MB per
@@ -79,43 +81,48 @@ def registry_size() -> int:
     return sum(k.startswith(PREFIX) for k in gradient_registry())
 
 
-def run_jobs(kind: str, make_work) -> None:
-    """Run 30 jobs of ``make_work(i)`` one after the other; memory and the gradient registry must stop growing."""
+#: Jobs of each core kind run in the suite; the registry is counted after the second and after the last.
+SHORT_RUNS = 4
+
+
+def run_jobs(make_work, runs: int = SHORT_RUNS) -> dict[int, int]:
+    """Run ``runs`` jobs of ``make_work(i)`` one after the other; the gradient registry's size after each."""
     from mtl_core.jobs.job import Job
 
-    rss: dict[int, float] = {}
     entries: dict[int, int] = {}
-    for i in range(1, RUNS + 1):
+    for i in range(1, runs + 1):
         job = Job(make_work(i)).start()
         assert job.join(120) and job.error is None, job.error
         assert job.result.stopped is False and len(job.events()) >= 2  # several models trained
         del job
-        if i % 10 == 0:
-            rss[i] = rss_mb()
-            entries[i] = registry_size()
-    assert entries[30] <= entries[10], f"the gradient registry grew: {entries}"
-    check_growth(kind, rss)
+        gc.collect()
+        entries[i] = registry_size()
+    return entries
 
 
-def test_thirty_comparisons_in_one_process_stop_growing_memory(iris_frame):
+def comparison_work(frame, i: int):
+    """A two-task comparison (three trainers: the multi-task model and one single-task model per task)."""
     from mtl_core.config import TrainConfig
     from mtl_core.experiments.compare import ComparisonRun
 
-    # Two tasks: three trainers per comparison (the multi-task model and one single-task model per task).
-    def comparison(i: int) -> ComparisonRun:
-        cfg = TrainConfig(dataset="iris", tasks=[TaskSpec("species"), TaskSpec("petal_width")],
-                          inputs=["sepal_length", "sepal_width", "petal_length"], shared=[8], head=[], epochs=2,
-                          val_fraction=0.0, seed=i)
-        return ComparisonRun(cfg, iris_frame)
-
-    run_jobs("comparisons", comparison)
+    cfg = TrainConfig(dataset="iris", tasks=[TaskSpec("species"), TaskSpec("petal_width")],
+                      inputs=["sepal_length", "sepal_width", "petal_length"], shared=[8], head=[], epochs=2,
+                      val_fraction=0.0, seed=i)
+    return ComparisonRun(cfg, frame)
 
 
-def test_thirty_relatedness_studies_in_one_process_stop_growing_memory():
+def study_work(i: int):
+    """A one-dataset relatedness study with two trainers (hard sharing and MMoE), few rows and epochs."""
     from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
 
-    # One dataset per study, two trainers (hard sharing and MMoE), a few rows and epochs.
-    def study(i: int) -> RelatednessStudy:
-        return RelatednessStudy([1.0], [i], study_config(epochs=2), n=200, models=["hard", "mmoe"])
+    return RelatednessStudy([1.0], [i], study_config(epochs=2), n=200, models=["hard", "mmoe"])
 
-    run_jobs("studies", study)
+
+def test_comparisons_leave_the_gradient_registry_no_larger(iris_frame):
+    entries = run_jobs(lambda i: comparison_work(iris_frame, i))
+    assert entries[SHORT_RUNS] <= entries[2], f"the gradient registry grew: {entries}"
+
+
+def test_relatedness_studies_leave_the_gradient_registry_no_larger():
+    entries = run_jobs(study_work)
+    assert entries[SHORT_RUNS] <= entries[2], f"the gradient registry grew: {entries}"
