@@ -45,7 +45,7 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
         try:
             with streamlit_server(ROOT / "app.py") as url:
                 page = browser.new_page(viewport=VIEWPORT)
-                page.set_default_timeout(30_000)
+                page.set_default_timeout(60_000)
                 page.goto(f"{url}/?nb={NB}")
                 page.get_by_role("heading", name="MTL Playground").wait_for()
                 nav(page, "train")
@@ -59,7 +59,7 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
             # A new server process over the same data folder; a new browser session opens the bookmark.
             with streamlit_server(ROOT / "app.py") as url:
                 page = browser.new_page(viewport=VIEWPORT)
-                page.set_default_timeout(30_000)
+                page.set_default_timeout(60_000)
                 page.goto(f"{url}/runs?nb={NB}")
                 page.get_by_role("heading", name="Runs", exact=True).wait_for()
                 main = page.locator("[data-testid='stMain']")
