@@ -97,7 +97,7 @@ def test_a_finished_training_appears_in_the_table(store):
     assert len(frame) == 1
     row = frame.iloc[0]
     assert (row["status"], row["dataset"], row["tasks"], row["arch"], row["epochs"]) == (
-        "completed", "iris", "species, petal_width", "hard", "8")
+        "completed", "iris", "species, petal_width", "hard", 8)
     assert 0 <= row["species · accuracy"] <= 1 and row["petal_width · rmse"] > 0
     assert row["species · accuracy"] == pytest.approx(training(at).run.result.test_metrics["species"]["accuracy"])
     # A comparison started on Train is recorded too, under the same notebook.

@@ -86,7 +86,7 @@ def table(records: Sequence[RunRecord], notebook: str | None) -> pd.DataFrame:
             row[f"{task} · {metric}"] = value
         row.update({"dataset": r.dataset, "tasks": ", ".join(r.tasks)})
         row.update({column: text(r.config.get(name)) for name, column in KEY_SETTINGS.items()})
-        row["lr"] = r.config.get("lr")
+        row["lr"], row["epochs"] = r.config.get("lr"), r.config.get("epochs")  # numbers: sort as numbers
         row["epochs run"] = r.epochs_run
         row["kind"] = r.kind
         row["visible to"] = ("everyone" if r.shared else "this notebook") if r.notebook == notebook else "shared"
