@@ -112,6 +112,7 @@ if start:
         st.rerun()
     st.error(error)
 
+
 def _job_status(job: Job | None) -> None:
     if job is None:
         return
@@ -178,6 +179,9 @@ def live(was_running: bool) -> None:
     st.caption(view.counts_line(snap))
     event = st.plotly_chart(view.pareto_figure(snap), key="pareto_chart", on_select="rerun",
                             selection_mode="points")
+    if len(snap.tasks) > 2:
+        st.caption("Each panel pairs two tasks' objectives. Blue: the Pareto front over all tasks; grey: "
+                   "dominated trials.")
     s_now = view.settings()
     picked = view.picked_trial(event)
     if picked is not None and picked != s_now.chart_pick:
@@ -189,9 +193,8 @@ def live(was_running: bool) -> None:
     pick_col, run_col = st.columns(2, gap="large")
     with pick_col:
         bound(st.selectbox, "Trial", "tune_trial", lambda: view.settings().selected, _put("selected"),
-              options=[None, *numbers],
-              format_func=lambda n: "— click a point, or pick a trial" if n is None else
-              f"trial {n}" + (" (front)" if snap.trial(n).on_front else ""))
+              options=numbers, placeholder="Click a point, or pick a trial",
+              format_func=lambda n: f"trial {n}" + (" (front)" if snap.trial(n).on_front else ""))
     trial = snap.trial(s_now.selected) if s_now.selected is not None else None
     flash = view.pop_flash()
     if flash:
