@@ -1,10 +1,14 @@
 """The CLI's own speed: per-epoch cost of ``mtl train --json`` against the tutorial's TF.js stack, in one run.
 
-Runs ``python -m mtl_core train --preset heterogeneous --epochs N --json`` (default settings otherwise,
-stdout captured as a script would) for a short and a long run, several rounds interleaved so background load
+Runs ``python -m mtl_core train --preset heterogeneous --optimizer sgd --conflict-every 0 --epochs N --json``
+(the peer's own training: SGD and no gradient-conflict probe, which TF.js does not compute; default settings
+otherwise, so a validation pass every epoch that the peer skips; stdout captured as a script would) for a
+short and a long run, several rounds interleaved so background load
 hits both alike. The CLI's per-epoch cost is (fastest long - fastest short) / (long_epochs - short_epochs)
 wall seconds: process start, TensorFlow's import and tracing cancel out. Also, for context, the same difference
-in-process (``Trainer`` on the preset's config). The peer is bench/tfjs_train.mjs (TensorFlow.js in Node.js,
+in-process (``Trainer`` on the same config), and with ``--preset-defaults`` the preset as it is (adam and the
+conflict probe every epoch), which is the dashboard's default rather than the peer's work. The peer is
+bench/tfjs_train.mjs (TensorFlow.js in Node.js,
 pure-JS CPU backend, the same heterogeneous Iris network). Prints both figures, the ratio and the load
 average before and after. Target: TF.js / CLI >= 10.
 
@@ -23,14 +27,16 @@ import time
 from _common import IRIS_INPUTS, ROOT, load_average, tfjs_ms_per_epoch
 
 PRESET = "heterogeneous"
+#: What the TF.js peer does: SGD (lr 0.01, the preset's), and no gradient-conflict probe.
+PEER_FLAGS = ("--optimizer", "sgd", "--conflict-every", "0")
 
 
-def cli_seconds(epochs: int) -> float:
+def cli_seconds(epochs: int, flags: tuple[str, ...] = PEER_FLAGS) -> float:
     """Wall seconds of one ``train --json`` process (stdout captured, stderr not a terminal)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "mtl_core", "train", "--preset", PRESET, "--epochs", str(epochs),
-                           "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200)
+    proc = subprocess.run([sys.executable, "-m", "mtl_core", "train", "--preset", PRESET, *flags, "--epochs",
+                           str(epochs), "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"mtl train failed: {proc.stderr.strip()[-500:]}")
@@ -44,7 +50,7 @@ def in_process_seconds(epochs: int) -> float:
     from mtl_core.training.trainer import Trainer
 
     config = get_preset(PRESET).make_config()
-    config.epochs = epochs
+    config.epochs, config.optimizer, config.conflict_every = epochs, "sgd", 0  # PEER_FLAGS
     frame = load_dataset(config.dataset).frame
     start = time.perf_counter()
     Trainer(config, frame).run()
@@ -84,14 +90,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="short/long pairs (default 5)")
     parser.add_argument("--tfjs-epochs", type=int, default=200, help="epochs of the TF.js run (default 200)")
     parser.add_argument("--no-in-process", action="store_true", help="skip the in-process figure")
+    parser.add_argument("--preset-defaults", action="store_true",
+                        help="also time the preset as it is (adam, conflict probe every epoch)")
     args = parser.parse_args()
     if args.long <= args.short:
         parser.error("--long must be greater than --short")
     print(f"load average before: {load_average()}")
     tfjs = tfjs_peer(args.tfjs_epochs)
     cli, cli_rounds = per_epoch_ms(cli_seconds, args.short, args.long, args.rounds)
-    print(f"mtl train --preset {PRESET} --json: {cli:.3f} ms/epoch  "
+    print(f"mtl train --preset {PRESET} {' '.join(PEER_FLAGS)} --json: {cli:.3f} ms/epoch  "
           f"(rounds: {', '.join(f'{f:.3f}' for f in cli_rounds)})")
+    if args.preset_defaults:
+        own, own_rounds = per_epoch_ms(lambda n: cli_seconds(n, ()), args.short, args.long, args.rounds)
+        print(f"mtl train --preset {PRESET} --json (adam, conflict probe): {own:.3f} ms/epoch  "
+              f"(rounds: {', '.join(f'{f:.3f}' for f in own_rounds)})")
     if not args.no_in_process:
         inproc, rounds = per_epoch_ms(in_process_seconds, args.short, args.long, args.rounds)
         print(f"Trainer in-process:                 {inproc:.3f} ms/epoch  "
