@@ -6,8 +6,7 @@ parameters shared across tasks; each task's output layer is named ``task.output`
 
 from __future__ import annotations
 
-import keras
-
+from mtl_core._tf import keras
 from mtl_core.config import TrainConfig
 from mtl_core.data.prepare import Prepared
 from mtl_core.data.tasks import Task

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import keras
-
+from mtl_core._tf import keras
 from mtl_core.config import TrainConfig
 from mtl_core.data.prepare import Prepared
 from mtl_core.models.blocks import SHARED_PREFIX, Seeds, dense_stack, model_input, task_output

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import warnings
 
-import keras
 import numpy as np
 
+from mtl_core._tf import keras
 from mtl_core.config import TrainConfig
 from mtl_core.data.prepare import Prepared
 from mtl_core.errors import bad_value

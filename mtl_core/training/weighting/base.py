@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
+from mtl_core._tf import tf
 from mtl_core.errors import bad_value
 from mtl_core.registries import WEIGHTINGS, ParamSpec, resolve_weighting_params
 
@@ -134,6 +133,40 @@ def combine(per_task: list[list[tf.Tensor]], shared_at: list[int], shared_coef: 
         grads.append(tf.add_n([tf.cast(coef[t], g[k].dtype) * g[k] for t, g in enumerate(per_task)]) + reg[k])
     return grads
 
+
+
+class GramWeighting(WeightingStrategy):
+    """A strategy that combines the task gradients by coefficients found from their Gram matrix on the shared
+    parameters (MGDA, CAGrad, Nash-MTL): the coefficients are logged as the step's effective weights."""
+
+    needs_task_gradients = True
+    reports_effective_weights = True
+    #: True where the strategy solves over every support of the tasks (``support_masks``).
+    uses_supports = False
+
+    def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
+        """Needs a shared layer; enumerate the supports where the solver uses them."""
+        require_shared(self.name, shared_variables)
+        if self.uses_supports:
+            self._masks = support_masks(self.n_tasks, self.name)
+
+    def weights(self) -> tf.Tensor:
+        """All ones (early stopping sums the validation losses); the step's coefficients are logged instead."""
+        return tf.ones([self.n_tasks])
+
+    def coefficients(self, gram: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Float32 coefficients of each task gradient on the shared and on the task-specific parameters."""
+        raise NotImplementedError
+
+    def gradients(self, tape: tf.GradientTape, objective: tf.Tensor, task_losses: list[tf.Tensor],
+                  reg_loss: tf.Tensor, variables: list[tf.Variable],
+                  shared_variables: list[tf.Variable]) -> list[tf.Tensor]:
+        """``sum_t coef_t g_t`` with the strategy's coefficients, plus the regulariser's gradients."""
+        per_task, shared_at, flat = task_gradients(tape, task_losses, variables, shared_variables)
+        shared_coef, specific_coef = self.coefficients(tf.matmul(flat, flat, transpose_b=True))
+        self.record(shared_coef)
+        reg = dense_gradients(tape.gradient(reg_loss, variables), variables)
+        return combine(per_task, shared_at, shared_coef, specific_coef, reg)
 
 #: The exact solvers (MGDA, CAGrad) try every subset of tasks as the solution's support: 2^T - 1 small
 #: linear systems in one batched solve, fine up to this many tasks.

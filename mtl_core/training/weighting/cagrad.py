@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
-from mtl_core.training.weighting.base import (
-    WeightingStrategy,
-    combine,
-    dense_gradients,
-    require_shared,
-    support_masks,
-    task_gradients,
-)
+from mtl_core._tf import tf
+from mtl_core.training.weighting.base import GramWeighting
 from mtl_core.training.weighting.mgda import RIDGE, finite_gram
 
 
@@ -63,7 +55,7 @@ def cagrad_coefficients(gram: tf.Tensor, c: float, masks: tf.Tensor) -> tf.Tenso
     return (1.0 / n + lam * w) / (1.0 + c ** 2)
 
 
-class CAGradWeighting(WeightingStrategy):
+class CAGradWeighting(GramWeighting):
     """CAGrad, conflict-averse gradient descent (Liu, Liu, Jin, Stone & Liu, "Conflict-Averse Gradient
     Descent for Multi-task Learning", NeurIPS 2021).
 
@@ -77,29 +69,12 @@ class CAGradWeighting(WeightingStrategy):
     """
 
     name = "cagrad"
-    needs_task_gradients = True
-    reports_effective_weights = True
+    uses_supports = True
 
     def __init__(self, n_tasks: int, user_weights: list[float], params: dict[str, float], seed: int) -> None:
         super().__init__(n_tasks, user_weights, params, seed)
         self.c = self.params["c"]
 
-    def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
-        """Enumerate the supports; needs a shared layer."""
-        require_shared("cagrad", shared_variables)
-        self._masks = support_masks(self.n_tasks, "cagrad")
-
-    def weights(self) -> tf.Tensor:
-        """All ones (early stopping sums the validation losses); the effective coefficients are logged."""
-        return tf.ones([self.n_tasks])
-
-    def gradients(self, tape: tf.GradientTape, objective: tf.Tensor, task_losses: list[tf.Tensor],
-                  reg_loss: tf.Tensor, variables: list[tf.Variable],
-                  shared_variables: list[tf.Variable]) -> list[tf.Tensor]:
-        """CAGrad's direction on the shared parameters, plain gradients elsewhere."""
-        per_task, shared_at, flat = task_gradients(tape, task_losses, variables, shared_variables)
-        gram = tf.matmul(flat, flat, transpose_b=True)
-        coef = tf.cast(cagrad_coefficients(gram, self.c, self._masks), tf.float32)
-        self.record(coef)
-        reg = dense_gradients(tape.gradient(reg_loss, variables), variables)
-        return combine(per_task, shared_at, coef, tf.ones([self.n_tasks]), reg)
+    def coefficients(self, gram: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """CAGrad's direction on the shared parameters; each task's own gradient (weight 1) elsewhere."""
+        return tf.cast(cagrad_coefficients(gram, self.c, self._masks), tf.float32), tf.ones([self.n_tasks])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
+from mtl_core._tf import tf
 from mtl_core.training.weighting.base import WeightingStrategy
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
+from mtl_core._tf import tf
 from mtl_core.training.weighting.base import WeightingStrategy
 
 #: Keeps ``log L`` and ``1 / L`` finite for a loss at 0 (the reference code's epsilon).

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
-from mtl_core.training.weighting.base import (
-    WeightingStrategy,
-    combine,
-    dense_gradients,
-    require_shared,
-    support_masks,
-    task_gradients,
-)
+from mtl_core._tf import tf
+from mtl_core.training.weighting.base import GramWeighting
 
 #: Added to the scaled Gram matrix so every subset's system is solvable even for parallel gradients.
 RIDGE = 1e-10
@@ -48,7 +40,7 @@ def min_norm_weights(gram: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
     return best / tf.reduce_sum(best)
 
 
-class MGDAWeighting(WeightingStrategy):
+class MGDAWeighting(GramWeighting):
     """MGDA-UB, multiple-gradient descent (Sener & Koltun, "Multi-Task Learning as Multi-Objective
     Optimization", NeurIPS 2018).
 
@@ -64,24 +56,9 @@ class MGDAWeighting(WeightingStrategy):
     """
 
     name = "mgda"
-    needs_task_gradients = True
-    reports_effective_weights = True
+    uses_supports = True
 
-    def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
-        """Enumerate the supports; needs a shared layer."""
-        require_shared("mgda", shared_variables)
-        self._masks = support_masks(self.n_tasks, "mgda")
-
-    def weights(self) -> tf.Tensor:
-        """All ones (early stopping sums the validation losses); the step's ``alpha`` is logged instead."""
-        return tf.ones([self.n_tasks])
-
-    def gradients(self, tape: tf.GradientTape, objective: tf.Tensor, task_losses: list[tf.Tensor],
-                  reg_loss: tf.Tensor, variables: list[tf.Variable],
-                  shared_variables: list[tf.Variable]) -> list[tf.Tensor]:
-        """The min-norm combination on the shared parameters, plain gradients elsewhere."""
-        per_task, shared_at, flat = task_gradients(tape, task_losses, variables, shared_variables)
-        alpha = tf.cast(min_norm_weights(tf.matmul(flat, flat, transpose_b=True), self._masks), tf.float32)
-        self.record(alpha)
-        reg = dense_gradients(tape.gradient(reg_loss, variables), variables)
-        return combine(per_task, shared_at, alpha, tf.ones([self.n_tasks]), reg)
+    def coefficients(self, gram: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``alpha`` on the shared parameters; each task's own gradient (weight 1) elsewhere."""
+        alpha = tf.cast(min_norm_weights(gram, self._masks), tf.float32)
+        return alpha, tf.ones([self.n_tasks])

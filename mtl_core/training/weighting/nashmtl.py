@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
-from mtl_core.training.weighting.base import WeightingStrategy, combine, dense_gradients, require_shared, task_gradients
+from mtl_core._tf import tf
+from mtl_core.training.weighting.base import GramWeighting
 from mtl_core.training.weighting.mgda import finite_gram
 
 #: Added to the normalised Gram matrix: bounds alpha (by 1/sqrt(RIDGE)) when no exact solution exists,
@@ -38,7 +37,7 @@ def nash_weights(gram: tf.Tensor) -> tf.Tensor:
     return alpha
 
 
-class NashMTLWeighting(WeightingStrategy):
+class NashMTLWeighting(GramWeighting):
     """Nash-MTL (Navon, Shamsian, Achituve, Maron, Kawaguchi, Chechik & Fetaya, "Multi-Task Learning as a
     Bargaining Game", ICML 2022).
 
@@ -54,23 +53,8 @@ class NashMTLWeighting(WeightingStrategy):
     """
 
     name = "nashmtl"
-    needs_task_gradients = True
-    reports_effective_weights = True
 
-    def build(self, shared_variables: list[tf.Variable], last_shared_kernel: tf.Variable | None) -> None:
-        """Nothing to create; needs a shared layer."""
-        require_shared("nashmtl", shared_variables)
-
-    def weights(self) -> tf.Tensor:
-        """All ones (early stopping sums the validation losses); the step's ``alpha`` is logged instead."""
-        return tf.ones([self.n_tasks])
-
-    def gradients(self, tape: tf.GradientTape, objective: tf.Tensor, task_losses: list[tf.Tensor],
-                  reg_loss: tf.Tensor, variables: list[tf.Variable],
-                  shared_variables: list[tf.Variable]) -> list[tf.Tensor]:
-        """The gradients of ``sum_t alpha_t L_t``, from the per-task gradients already taken."""
-        per_task, shared_at, flat = task_gradients(tape, task_losses, variables, shared_variables)
-        alpha = tf.cast(nash_weights(tf.matmul(flat, flat, transpose_b=True)), tf.float32)
-        self.record(alpha)
-        reg = dense_gradients(tape.gradient(reg_loss, variables), variables)
-        return combine(per_task, shared_at, alpha, alpha, reg)
+    def coefficients(self, gram: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``alpha`` everywhere: the gradients of ``sum_t alpha_t L_t``."""
+        alpha = tf.cast(nash_weights(gram), tf.float32)
+        return alpha, alpha
