@@ -68,3 +68,13 @@ def fresh_pg_database() -> Iterator[str]:
 def _libpq(url: str) -> str:
     """A libpq connection string from a SQLAlchemy URL (drops the ``+psycopg`` driver suffix)."""
     return f"postgresql://{url.split('://', 1)[1]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="url")
+def backend_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The ``url`` fixture: an empty store's URL on each backend (PostgreSQL skips without a test server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
+    else:
+        with fresh_pg_database() as pg:
+            yield pg

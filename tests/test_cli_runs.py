@@ -13,19 +13,10 @@ import pytest
 
 from mtl_core.cli.main import main
 from mtl_core.store import RunRecord, open_store
-from tests.pg import fresh_pg_database
+from tests.pg import backend_url  # noqa: F401 - the url fixture (sqlite and postgresql)
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        with fresh_pg_database() as pg:
-            yield pg
 
 
 @pytest.fixture()

@@ -29,20 +29,10 @@ from mtl_core.store import (
     schema,
 )
 from mtl_core.store.schema import create_v1
-from tests.pg import fresh_pg_database
+from tests.pg import backend_url  # noqa: F401 - the url fixture (sqlite and postgresql)
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    """An empty store's URL on each backend (PostgreSQL skips without a test server)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        with fresh_pg_database() as pg:
-            yield pg
 
 
 @pytest.fixture()
