@@ -354,3 +354,13 @@ def test_large_generator_frames_bypass_the_cache_but_stay_correct() -> None:
     second = load_dataset("relatedness", params)
     assert second.frame["y1"].std() > 0
     pd.testing.assert_frame_equal(second.frame, generate_relatedness(n=20_000, d=100, m=0))
+
+
+def test_iris_read_from_the_bundled_file_equals_scikit_learns():
+    import numpy as np
+    from sklearn.datasets import load_iris
+
+    frame = load_dataset("iris").frame
+    raw = load_iris()
+    assert np.array_equal(frame[["sepal_length", "sepal_width", "petal_length", "petal_width"]].to_numpy(), raw.data)
+    assert list(frame["species"]) == [str(raw.target_names[t]) for t in raw.target]
