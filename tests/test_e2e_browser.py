@@ -159,7 +159,11 @@ def test_preset_train_stop_predict(server, page):
     # number of points stops growing there; the last plotted epoch keeps growing while training runs.
     assert second[1] > first[1], f"the live loss chart did not gain epochs: {first} then {second}"
     assert 2 <= second[0] <= LIVE_POINTS and (second[0] > first[0] or second[1] > LIVE_POINTS), (first, second)
+    # The progress line redraws on its own rhythm, not in step with the chart: wait for it to advance too.
     text, done_running = progress(page)
+    while done_running <= done_before and time.monotonic() < deadline + 10:
+        page.wait_for_timeout(250)
+        text, done_running = progress(page)
     assert done_running > done_before and done_running < EPOCHS and "left" in text, text
     phase("chart grew")
     shot_with_chart(page, "train", "loss_chart")
