@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
@@ -83,6 +84,24 @@ def test_kind_inference(iris_frame):
     assert infer_kind(penguins["sex"]) == "binary"
     assert infer_kind(penguins["year"]) == "multiclass"
     assert infer_kind(penguins["body_mass_g"]) == "regression"
+
+
+def test_kind_inference_reads_many_whole_numbers_for_the_size_as_a_regression():
+    from mtl_core.data.registry import load_dataset
+
+    linnerud = load_dataset("linnerud").frame
+    # Waist has 9 whole-number values on 20 rows: measurements, not 9 classes of about two rows each.
+    assert linnerud["Waist"].nunique() <= 10
+    assert {c: infer_kind(linnerud[c]) for c in ("Weight", "Waist", "Pulse")} == dict.fromkeys(
+        ("Weight", "Waist", "Pulse"), "regression")
+    codes = pd.Series([1, 2, 3, 4] * 5)  # 4 codes on 20 rows: 5 rows each, the least that stays classes
+    assert infer_kind(codes) == "multiclass"
+    assert infer_kind(codes.iloc[:19]) == "regression"  # 19 rows: under 5 rows per value on average
+    assert infer_kind(pd.Series(range(11)).repeat(50)) == "regression"  # 11 values: more than 10 classes
+    assert infer_kind(pd.Series(range(10)).repeat(5)) == "multiclass"
+    assert infer_kind(pd.Series([0.5, 1.0, 2.0] * 20)) == "regression"  # not whole numbers
+    assert infer_kind(pd.Series([3, 7] * 2)) == "binary"  # two values stay binary on any size
+    assert infer_kind(pd.Series(list("abcab"))) == "multiclass"  # text is always classes
 
 
 def test_task_level_data_errors(iris_frame):

@@ -12,8 +12,11 @@ from mtl_core.config import TASK_KINDS, TaskSpec, kind_param
 from mtl_core.errors import DataError, bad_value
 
 MAX_CLASSES = 50
-# Integer-valued numeric columns with this many distinct values or fewer are read as classes.
+# Integer-valued numeric columns with this many distinct values or fewer may be read as classes...
 MAX_INFERRED_INTEGER_CLASSES = 10
+# ...when each value has this many rows on average: fewer, and the values are measurements (Linnerud's Waist,
+# 9 values on 20 rows), where a class would be a handful of rows and its test accuracy meaningless.
+MIN_ROWS_PER_INFERRED_CLASS = 5
 
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -63,7 +66,19 @@ def is_numeric(series: pd.Series) -> bool:
 
 
 def infer_kind(series: pd.Series) -> str:
-    """Guess a task kind from a column: text and few whole numbers are classes, other numbers regression."""
+    """Guess a task kind from a column: text and whole-number codes are classes, other numbers regression.
+
+    The rule, in order:
+
+    1. text (or any non-numeric column): ``binary`` with two distinct values, else ``multiclass``;
+    2. a number column with two distinct values: ``binary``;
+    3. whole numbers with at most ``MAX_INFERRED_INTEGER_CLASSES`` (10) distinct values *and* at least
+       ``MIN_ROWS_PER_INFERRED_CLASS`` (5) rows per value on average: ``multiclass`` (codes such as 1, 2, 3 on
+       hundreds of rows, or penguins' year);
+    4. anything else: ``regression``. Whole numbers with many distinct values for the column's size are
+       measurements: Linnerud's Waist has 9 values on 20 rows, so it is a regression, not 9 classes of two
+       rows each.
+    """
     values = series.dropna()
     n_unique = values.nunique()
     if not is_numeric(values):
@@ -71,7 +86,8 @@ def infer_kind(series: pd.Series) -> str:
     if n_unique == 2:
         return "binary"
     whole = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
-    if whole and n_unique <= MAX_INFERRED_INTEGER_CLASSES:
+    few_for_size = n_unique * MIN_ROWS_PER_INFERRED_CLASS <= len(values)
+    if whole and n_unique <= MAX_INFERRED_INTEGER_CLASSES and few_for_size:
         return "multiclass"
     return "regression"
 
