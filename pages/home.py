@@ -6,8 +6,10 @@ Kept light on purpose: nothing here imports TensorFlow, so the first page appear
 import streamlit as st
 
 from mtl_core.presets import PRESETS
-from ui import state
+from ui import entry, state
 from ui.diagrams import intro_dot
+
+entry.through_app()
 
 st.title("MTL Playground")
 

@@ -7,11 +7,13 @@ from mtl_core.errors import MTLError
 from mtl_core.fields import FIELDS, widget_bounds
 from mtl_core.models.shape import model_shape
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
-from ui import state
+from ui import entry, state
 from ui.config_upload import config_upload_section
 from ui.diagrams import architecture_dot
 from ui.share import share_link
 from ui.widgets import bound, config_error, show_error, sizes_editor
+
+entry.through_app()
 
 st.title("Model & losses")
 cfg = state.config()

@@ -5,8 +5,10 @@ import streamlit as st
 from mtl_core.data.tasks import class_label
 from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
-from ui import state
+from ui import entry, state
 from ui.inputs import most_common, slider_spec
+
+entry.through_app()
 
 # While the model still trains, the predictions follow its latest weights this often (seconds).
 LIVE_SECONDS = 1.0

@@ -5,9 +5,11 @@ import streamlit as st
 from mtl_core.errors import MTLError
 from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS
 from mtl_core.jobs.job import Job
-from ui import state
+from ui import entry, state
 from ui.relatedness_view import P_OPTIONS, findings, gain_figure, settings, study_figure, summary_table
 from ui.widgets import bound
+
+entry.through_app()
 
 JOB = "relatedness"
 LIVE_SECONDS = 1.0

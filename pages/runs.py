@@ -4,8 +4,10 @@ or delete. The runs belong to the notebook id in the URL (``?nb=…``), so a boo
 import streamlit as st
 
 from mtl_core.errors import MTLError
-from ui import run_store, share, state
+from ui import entry, run_store, share, state
 from ui.runs_view import config_diff, curves, filter_runs, highlight, label, overlay_figure, table
+
+entry.through_app()
 
 _FLASH = "runs.flash"
 

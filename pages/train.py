@@ -10,7 +10,7 @@ from mtl_core.config import validate_config
 from mtl_core.errors import MTLError
 from mtl_core.fields import widget_bounds
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
-from ui import state
+from ui import entry, state
 from ui.charts import (
     LIVE_CONFIG,
     LIVE_POINTS,
@@ -27,6 +27,8 @@ from ui.exports import export_section
 from ui.gates import gate_panel
 from ui.results import held_out
 from ui.widgets import config_error
+
+entry.through_app()
 
 # How often the progress, the metrics and the loss chart redraw while training runs. Streamlit remounts a
 # plotly chart whenever its figure changes, and each remount costs the browser a redraw from scratch, so

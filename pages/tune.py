@@ -8,9 +8,11 @@ from mtl_core.errors import MTLError
 from mtl_core.jobs.job import Job
 from mtl_core.tuning.objectives import OBJECTIVES
 from mtl_core.tuning.space import SPACE
-from ui import share, state
+from ui import entry, share, state
 from ui import tune_view as view
 from ui.widgets import bound, config_error
+
+entry.through_app()
 
 JOB = "tune"
 LIVE_SECONDS = 1.0
