@@ -45,7 +45,10 @@ if spec is not None and spec.params:
             state.config().dataset_params[param.name] = value
 
         with param_cols[i % 3]:
-            if param.kind is int and param.high - param.low > 1000:
+            if param.choices:
+                bound(st.selectbox, param.name, f"param:{param.name}", get, put, options=list(param.choices),
+                      help=param.help)
+            elif param.kind is int and param.high - param.low > 1000:
                 bound(st.number_input, param.name, f"param:{param.name}", get, put, min_value=int(param.low),
                       max_value=int(param.high), step=1, help=param.help)
             elif param.kind is int:

@@ -60,6 +60,7 @@ def test_registry_keys_and_specs() -> None:
         "diabetes",
         "breast_cancer",
         "relatedness",
+        "plane",
     ]
     assert dataset_names() == expected
     for key, spec in DATASETS.items():
@@ -223,7 +224,7 @@ def test_param_specs_match_generator_defaults() -> None:
     assert (specs["n"].low, specs["n"].high) == (10, 200_000)
     assert specs["seed"].high == 2**31 - 1
     for name in DATASETS:
-        if name != "relatedness":
+        if name not in ("relatedness", "plane"):
             assert DATASETS[name].params == ()
 
 

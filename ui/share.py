@@ -63,7 +63,7 @@ def config_to_params(config: TrainConfig) -> dict[str, str]:
     defaults = TrainConfig()
     params = {"ds": config.dataset}
     for name, value in sorted(config.dataset_params.items()):
-        params[DATASET_PARAM + name] = _text(value)
+        params[DATASET_PARAM + name] = value if isinstance(value, str) else _text(value)
     params["t"] = ",".join(t.column if t.kind is None else f"{t.column}:{t.kind}" for t in config.tasks)
     if config.inputs is not None:
         params["in"] = ",".join(config.inputs)
@@ -133,7 +133,8 @@ def config_from_params(params: Mapping[str, str]) -> TrainConfig:
         if key.startswith(DATASET_PARAM):
             name = key[len(DATASET_PARAM):]
             # An unknown generator parameter is reported by the dataset loader with the valid names.
-            config.dataset_params[name] = _number(key, value, kinds.get(name, float))
+            kind = kinds.get(name, float)
+            config.dataset_params[name] = value.strip() if kind is str else _number(key, value, kind)
         elif key.startswith(HEAD):
             config.heads[key[len(HEAD):]] = parse_sizes(f"heads[{key[len(HEAD):]!r}]", value)
         elif key.startswith(WEIGHTING_PARAM):

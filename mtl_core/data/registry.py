@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mtl_core.data.generators.plane import SHAPES, load_plane
 from mtl_core.data.generators.relatedness import load_relatedness
 from mtl_core.errors import DataError, bad_value
 
@@ -23,14 +24,15 @@ _NOTE_MAX_COLUMNS = 8
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """A numeric generator parameter with its default and inclusive range."""
+    """A generator parameter with its default: a number in an inclusive range, or one of ``choices`` (kind str)."""
 
     name: str
     kind: type
-    default: float | int
-    low: float | int
-    high: float | int
+    default: float | int | str
+    low: float | int | None
+    high: float | int | None
     help: str
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +214,19 @@ _RELATEDNESS_PARAMS = (
 )
 
 DATASETS: dict[str, DatasetSpec] = {
+_PLANE_PARAMS = (
+    ParamSpec("shape", str, "gauss", None, None, "Task y1's shape: circle, xor, gauss or spiral (two classes), "
+              "or surface (a regression).", choices=SHAPES),
+    ParamSpec("shape2", str, "same", None, None, "Task y2's shape before it is rotated; same: y1's shape.",
+              choices=("same",) + SHAPES),
+    ParamSpec("angle", float, 0.0, 0.0, 180.0, "Relatedness: y2's pattern is y1's rotated by this many degrees; "
+              "0 is the same task, 90 unrelated (xor is unrelated at 45; a circle is the same at every angle)."),
+    ParamSpec("noise", float, 0.1, 0.0, 1.0, "Input noise: its standard deviation as a fraction of the plane's "
+              "half-width (6)."),
+    ParamSpec("n", int, 500, 10, 200_000, "Number of rows."),
+    ParamSpec("seed", int, 0, 0, 2**31 - 1, "Random seed; the same seed gives the same data."),
+)
+
     "iris": DatasetSpec(
         name="iris",
         title="Iris flowers",
@@ -266,6 +281,12 @@ DATASETS: dict[str, DatasetSpec] = {
         loader=load_relatedness,
     ),
 }
+    "plane": DatasetSpec(
+        name="plane", title="Two tasks on a plane",
+        description="Two inputs and two tasks drawn from TensorFlow Playground's shapes; y2 is y1 rotated by an "
+        "angle you choose (0°: the same task, 90°: unrelated).",
+        suggested_tasks=("y1", "y2"), params=_PLANE_PARAMS, loader=load_plane,
+    ),
 
 
 def dataset_names() -> list[str]:
@@ -282,9 +303,14 @@ def get_spec(name: str) -> DatasetSpec:
     return DATASETS[key]
 
 
-def _convert(spec: ParamSpec, value: object) -> float | int:
+def _convert(spec: ParamSpec, value: object) -> float | int | str:
     label = f"dataset_param '{spec.name}'"
     expected = f"expected {'an integer' if spec.kind is int else 'a number'} in [{spec.low:g}, {spec.high:g}]"
+    if spec.choices:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in spec.choices:
+            raise bad_value(label, value, f"expected one of {', '.join(repr(c) for c in spec.choices)}", DataError)
+        return text
     number: float | None = None
     if isinstance(value, str):
         try:
