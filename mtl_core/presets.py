@@ -31,13 +31,13 @@ class Preset:
         return copy.deepcopy(self.config)
 
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("seed", "Tutorial (Iris species, the original TF.js example)",
-           "The tutorial this project grew from: 4-10-10-3 dense network, plain SGD, 10 epochs, all 150 rows, "
 # TensorFlow Playground's kind of network for the plane presets: small tanh layers, a brisk learning rate.
 _PLANE_NETWORK = dict(shared=[8, 8], head=[], activation="tanh", optimizer="adam", lr=0.03, epochs=200)
 
 
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("seed", "Tutorial (Iris species, the original TF.js example)",
+           "The tutorial this project grew from: 4-10-10-3 dense network, plain SGD, 10 epochs, all 150 rows, "
            "raw (unscaled) measurements. One task, so no sharing yet.",
            TrainConfig(dataset="iris", tasks=[TaskSpec("species")], inputs=list(IRIS_MEASUREMENTS),
                        shared=[10, 10], head=[], optimizer="sgd", lr=0.01, epochs=10, batch_size=32,
@@ -64,13 +64,6 @@ _PLANE_NETWORK = dict(shared=[8, 8], head=[], activation="tanh", optimizer="adam
            TrainConfig(dataset="relatedness", dataset_params={"p": 0.8, "n": 4000},
                        tasks=[TaskSpec("y1"), TaskSpec("y2")], shared=[32, 16], head=[8], optimizer="adam",
                        lr=0.005, epochs=60, batch_size=64)),
-)}
-
-
-def get_preset(name: str) -> Preset:
-    """Look a preset up by name; ConfigError naming ``preset`` if unknown."""
-    if name not in PRESETS:
-        raise bad_value("preset", name, f"expected one of {', '.join(repr(p) for p in PRESETS)}")
     Preset("plane-related", "Two related tasks",
            "Two xor patterns on a plane, the second turned by 15°: their labels agree on most points, so one "
            "trunk serves both. Watch the landscapes on Train.",
@@ -86,4 +79,11 @@ def get_preset(name: str) -> Preset:
            "ripple (a number): related tasks of two kinds.",
            TrainConfig(dataset="plane", dataset_params={"shape": "gauss", "shape2": "surface"},
                        tasks=[TaskSpec("y1"), TaskSpec("y2")], **_PLANE_NETWORK)),
+)}
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name; ConfigError naming ``preset`` if unknown."""
+    if name not in PRESETS:
+        raise bad_value("preset", name, f"expected one of {', '.join(repr(p) for p in PRESETS)}")
     return PRESETS[name]

@@ -213,7 +213,6 @@ _RELATEDNESS_PARAMS = (
     ParamSpec("seed", int, 0, 0, 2**31 - 1, "Random seed; the same seed gives the same data."),
 )
 
-DATASETS: dict[str, DatasetSpec] = {
 _PLANE_PARAMS = (
     ParamSpec("shape", str, "gauss", None, None, "Task y1's shape: circle, xor, gauss or spiral (two classes), "
               "or surface (a regression).", choices=SHAPES),
@@ -227,6 +226,7 @@ _PLANE_PARAMS = (
     ParamSpec("seed", int, 0, 0, 2**31 - 1, "Random seed; the same seed gives the same data."),
 )
 
+DATASETS: dict[str, DatasetSpec] = {
     "iris": DatasetSpec(
         name="iris",
         title="Iris flowers",
@@ -280,13 +280,13 @@ _PLANE_PARAMS = (
         params=_RELATEDNESS_PARAMS,
         loader=load_relatedness,
     ),
-}
     "plane": DatasetSpec(
         name="plane", title="Two tasks on a plane",
         description="Two inputs and two tasks drawn from TensorFlow Playground's shapes; y2 is y1 rotated by an "
         "angle you choose (0°: the same task, 90°: unrelated).",
         suggested_tasks=("y1", "y2"), params=_PLANE_PARAMS, loader=load_plane,
     ),
+}
 
 
 def dataset_names() -> list[str]:
@@ -305,12 +305,12 @@ def get_spec(name: str) -> DatasetSpec:
 
 def _convert(spec: ParamSpec, value: object) -> float | int | str:
     label = f"dataset_param '{spec.name}'"
-    expected = f"expected {'an integer' if spec.kind is int else 'a number'} in [{spec.low:g}, {spec.high:g}]"
     if spec.choices:
         text = value.strip().lower() if isinstance(value, str) else value
         if text not in spec.choices:
             raise bad_value(label, value, f"expected one of {', '.join(repr(c) for c in spec.choices)}", DataError)
         return text
+    expected = f"expected {'an integer' if spec.kind is int else 'a number'} in [{spec.low:g}, {spec.high:g}]"
     number: float | None = None
     if isinstance(value, str):
         try:
