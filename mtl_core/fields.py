@@ -21,6 +21,8 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu", "swish", "linear")
 REGRESSION_LOSSES = ("mse", "huber")
 MAX_LAYER_UNITS = 4096
+#: The most hidden layers a trunk or a head may have (the /model editor draws one box per layer).
+MAX_LAYERS = 6
 MAX_EPOCHS = 100_000
 MAX_SEED = 2**31 - 1
 
@@ -62,6 +64,8 @@ class Field:
     metavar: str | None = None
     #: Whether the relatedness study takes the flag (``compare --study-p``; its seeds and models have own flags).
     study: bool = False
+    #: The most layers a ``"sizes"`` field may list.
+    max_layers: int | None = None
 
     @property
     def default(self) -> Any:
@@ -118,11 +122,13 @@ _TABLE = (
     Field("inputs", "data", url="in", flag="--inputs", metavar="COL,COL",
           help="input columns (default: every other column)"),
     Field("arch", str, choices=_architectures, url="a", flag="--arch", help="architecture"),
-    Field("shared", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, url="sh", flag="--shared", metavar="32,16",
+    Field("shared", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, max_layers=MAX_LAYERS, url="sh",
+          flag="--shared", metavar="32,16",
           help="shared trunk layer sizes"),
-    Field("head", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, url="hd", flag="--head", metavar="8",
+    Field("head", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, max_layers=MAX_LAYERS, url="hd",
+          flag="--head", metavar="8",
           help="each task head's hidden layer sizes ('' for none)"),
-    Field("heads", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, url="h."),
+    Field("heads", "sizes", low=1, high=MAX_LAYER_UNITS, step=1, max_layers=MAX_LAYERS, url="h."),
     Field("experts", int, 1, 64, step=1, url="ex", flag="--experts", help="MMoE: number of experts", study=True),
     Field("expert_units", int, 1, MAX_LAYER_UNITS, step=1, url="eu", flag="--expert-units",
           help="MMoE: units per expert", study=True),
@@ -139,8 +145,11 @@ _TABLE = (
     Field("weighting_params", "pairs", url="wp.", flag="--weighting-param", item="weighting_param",
           metavar="KEY=VALUE"),
     Field("regression_loss", str, choices=REGRESSION_LOSSES, url="rl", flag="--regression-loss", study=True),
-    Field("early_stopping", bool, url="es", flag="--early-stopping", study=True),
-    Field("patience", int, 1, MAX_EPOCHS, step=1, url="pat", flag="--patience", study=True),
+    Field("early_stopping", bool, url="es", flag="--early-stopping", study=True,
+          help="end when the validation loss has not improved for --patience epochs and keep the best epoch's "
+               "weights (on by default)"),
+    Field("patience", int, 1, MAX_EPOCHS, step=1, url="pat", flag="--patience", study=True,
+          help="epochs without a better validation loss before early stopping ends the run"),
     Field("val_fraction", float, 0.0, 0.5, step=0.05, url="vf"),
     Field("test_fraction", float, 0.0, 0.5, step=0.05, url="tf"),
     Field("standardize_inputs", bool, url="std"),

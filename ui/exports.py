@@ -5,8 +5,6 @@ Each file is made once per run and kept in the run's cache (``TrainingSession.ca
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from typing import TYPE_CHECKING
@@ -15,6 +13,7 @@ import streamlit as st
 
 from mtl_core.data.sources import parse_source
 from mtl_core.errors import MTLError
+from mtl_core.io.safe_csv import csv_bytes
 from mtl_core.io.strict_json import finite
 
 if TYPE_CHECKING:
@@ -30,12 +29,9 @@ def config_json(result: TrainResult) -> bytes:
 
 
 def _csv(header: list[str], rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, header, lineterminator="\n")
-    writer.writeheader()
+    # Task names and metric names come from the user's data: cells a spreadsheet would run are neutralised;
     # NaN and infinities (a diverging epoch) become empty cells.
-    writer.writerows(finite(rows))
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(header, rows)
 
 
 def history_csv(history: list[EpochEvent]) -> bytes:

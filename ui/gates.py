@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mtl_core.errors import MTLError
+from ui.plain import plain_figure
 from ui.state import TrainingSession
 
 
@@ -22,7 +23,7 @@ def gate_figure(gates: dict[str, np.ndarray]) -> go.Figure:
         hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=90 + 45 * len(tasks), margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
+    return plain_figure(fig)
 
 
 def _gates(session: TrainingSession) -> tuple[str, dict[str, np.ndarray]] | str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ui import state
+from ui.plain import plain_figure
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -162,7 +163,7 @@ def overlay_figure(records: Sequence[RunRecord], series: dict[str, dict], *, log
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
                       yaxis_title="training loss", yaxis_type="log" if log else "linear",
                       legend={"groupclick": "toggleitem"})
-    return fig
+    return plain_figure(fig)  # run and task names in the legend: plain text
 
 
 # ---- configs side by side ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from mtl_core.errors import ConfigError, MTLError
 from mtl_core.tuning.space import DEFAULT_SPACE
 from ui import state
 from ui.charts import color
+from ui.plain import html_text, plain_figure
 
 if TYPE_CHECKING:
     from mtl_core.config import TrainConfig
@@ -121,7 +122,7 @@ def objective_label(snap: StudySnapshot, k: int) -> str:
 
 
 def _hover(snap: StudySnapshot, trial: TrialPoint) -> str:
-    values = "<br>".join(f"{task}: {_number(trial.values[task])}" for task in snap.tasks)
+    values = "<br>".join(f"{html_text(task)}: {_number(trial.values[task])}" for task in snap.tasks)
     params = "<br>".join(f"{k} = {_number(v)}" for k, v in trial.params.items())
     where = "on the front" if trial.on_front else "dominated"
     return f"<b>trial {trial.number}</b> ({where})<br>{values}" + (f"<br><br>{params}" if params else "")
@@ -136,7 +137,7 @@ def pareto_figure(snap: StudySnapshot) -> go.Figure:
         fig = _pairs(snap)
     fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10}, clickmode="event+select",
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, hovermode="closest")
-    return fig
+    return plain_figure(fig)  # task names in axis titles: plain text (the hover text escapes its own)
 
 
 def _scatter(snap: StudySnapshot) -> go.Figure:

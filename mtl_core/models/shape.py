@@ -100,3 +100,35 @@ def model_shape(frame: pd.DataFrame | None, config: TrainConfig) -> ModelShape:
         arch=arch["arch"], inputs=inputs, standardized=config.standardize_inputs, activation=config.activation,
         trunk=arch.get("shared", []), experts=[ExpertShape(e["name"], e["units"]) for e in arch.get("experts", [])],
         gates=arch.get("gates", {}), towers=arch["towers"], outputs=outputs)
+
+
+def _dense(fan_in: int, units: int) -> int:
+    return fan_in * units + units
+
+
+def parameter_count(shape: ModelShape) -> int:
+    """The number of trainable weights of ``shape``'s network (dense kernels and biases), without TensorFlow.
+
+    Needs the input width (``shape.inputs``); a binary output is one sigmoid unit, a multiclass one a unit per
+    class, a regression one unit.
+    """
+    if shape.inputs is None:
+        raise ValueError("parameter_count needs the input width: call model_shape with the data frame")
+    total = 0
+    if shape.arch == "mmoe":
+        units = shape.experts[0].units if shape.experts else 0
+        total += sum(_dense(shape.inputs, e.units) for e in shape.experts)
+        total += sum(_dense(shape.inputs, n) for n in shape.gates.values())
+        top = units
+    else:
+        top = shape.inputs
+        for units in shape.trunk:
+            total += _dense(top, units)
+            top = units
+    for output in shape.outputs:
+        fan_in = top
+        for units in shape.towers.get(output.name, []):
+            total += _dense(fan_in, units)
+            fan_in = units
+        total += _dense(fan_in, output.classes if output.kind == "multiclass" else 1)
+    return total
