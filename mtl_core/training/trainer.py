@@ -5,6 +5,11 @@ tabular data. Here each call of the compiled function runs as many epochs as fit
 ``chunk_seconds``; per-epoch figures come back as stacked tensors and are emitted as events afterwards.
 Loss weights and the stop flag are ``tf.Variable`` objects read at every epoch boundary, so both take
 effect at the next epoch even in the middle of a chunk.
+
+A run can be driven in steps: ``advance`` trains some more epochs (or seconds) and returns their events,
+``done`` says when the run has ended, and ``result`` finishes it; ``run`` is advance-until-done, then result.
+``interrupt`` makes the ``advance`` in progress return at the next epoch boundary without ending the run
+(pause, a speed change), and ``continuous`` runs past the epoch budget until stopped.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from mtl_core.training.snapshots import EarlyStopping, WeightSnapshot
 
 __all__ = ["EpochEvent", "TrainResult", "Trainer", "conflict_pairs", "evaluate", "pair_key", "train"]
 
-RUNNING, STOP_REQUESTED, DIVERGED, EARLY_STOPPED = 0, 1, 2, 3
+RUNNING, STOP_REQUESTED, DIVERGED, EARLY_STOPPED, INTERRUPTED = 0, 1, 2, 3, 4
 #: Bounds of a chunk's epoch count: one epoch at least, and not so many that stop or events lag.
 MAX_CHUNK_EPOCHS = 10_000
 
@@ -53,6 +58,9 @@ class TrainResult:
     message: str
     test_metrics: dict[str, dict[str, float]]
     seconds: float
+    #: The epoch whose weights the model holds: early stopping's best epoch when it restored them, else the
+    #: last epoch applied (0 when none ran).
+    weights_epoch: int = 0
 
     @property
     def epochs_run(self) -> int:
@@ -63,7 +71,8 @@ class TrainResult:
         """The CLI's ``--json`` object."""
         return {"config": self.config.to_dict(), "epochs_run": self.epochs_run,
                 "stopped_reason": self.stopped_reason, "message": self.message,
-                "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics}
+                "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics,
+                "weights_epoch": self.weights_epoch}
 
 
 class Trainer:
@@ -92,6 +101,15 @@ class Trainer:
         self._optimizer.build(self._variables)
         self._stop = tf.Variable(False, trainable=False)
         self._stop_event = threading.Event()
+        # Read in the graph at every epoch boundary, like the stop flag: an interrupt ends the compiled call
+        # (not the run), and a continuous run keeps training when early stopping's patience runs out.
+        self._interrupt = tf.Variable(False, trainable=False)
+        self._continuous = tf.Variable(False, trainable=False)
+        self._status = RUNNING
+        self._reason, self._message = "completed", ""
+        self._n_chunk = 1
+        self._seconds = 0.0  # time spent in advance (a pause does not count)
+        self._result: TrainResult | None = None
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         # Rollback point before every epoch (divergence), and early stopping's best weights.
         self._backup = WeightSnapshot(self.model.variables)
@@ -109,6 +127,32 @@ class Trainer:
     def stop_requested(self) -> bool:
         """True once ``stop`` was called."""
         return self._stop_event.is_set()
+
+    def interrupt(self) -> None:
+        """Make the ``advance`` in progress return at the next epoch boundary; the run goes on at the next call."""
+        self._interrupt.assign(True)
+
+    @property
+    def continuous(self) -> bool:
+        """True when the run ignores its epoch budget (and early stopping's patience) until stopped."""
+        return bool(self._continuous.numpy())
+
+    @continuous.setter
+    def continuous(self, on: bool) -> None:
+        self._continuous.assign(bool(on))
+
+    @property
+    def epoch(self) -> int:
+        """Epochs applied so far."""
+        with self._lock:
+            return len(self.history)
+
+    @property
+    def done(self) -> bool:
+        """True once the run completed its epochs, was stopped, diverged or early-stopped."""
+        if self._status != RUNNING or self._stop_event.is_set():
+            return True
+        return not self.continuous and self.epoch >= self.config.epochs
 
     @property
     def best_epoch(self) -> int:
@@ -185,11 +229,15 @@ class Trainer:
         # Separate names, not a dict: autograph tracks loop variables by name.
         ta_loss, ta_val, ta_metrics = array(n_tasks), array(n_tasks), array(n_metrics)
         ta_weights, ta_conflict = array(n_tasks), array(n_pairs)
+        ta_best = array(1)  # early stopping's best epoch so far, after each epoch
         status = tf.constant(RUNNING)
         done = tf.constant(0)
         for i in tf.range(n_epochs):
             if self._stop:
                 status = tf.constant(STOP_REQUESTED)
+                break
+            if self._interrupt:
+                status = tf.constant(INTERRUPTED)
                 break
             self._epoch.assign_add(1)
             self._backup.take()
@@ -233,56 +281,102 @@ class Trainer:
             ta_weights = ta_weights.write(i, logged)
             ta_conflict = ta_conflict.write(i, tf.cast(conflict, tf.float32))
             done += 1
-            if cfg.early_stopping and self._early.update(tf.reduce_sum(weights * val_loss), self._epoch):
-                status = tf.constant(EARLY_STOPPED)
-                break
+            if cfg.early_stopping:
+                patience_out = self._early.update(tf.reduce_sum(weights * val_loss), self._epoch)
+                ta_best = ta_best.write(i, tf.cast(tf.reshape(self._early.best_epoch, [1]), tf.float32))
+                if patience_out and not self._continuous:
+                    status = tf.constant(EARLY_STOPPED)
+                    break
         stacked = {"loss": ta_loss.stack(), "val_loss": ta_val.stack(), "metrics": ta_metrics.stack(),
                    "weights": ta_weights.stack(), "conflict": ta_conflict.stack()}
+        if cfg.early_stopping:
+            stacked["best_epoch"] = ta_best.stack()[:, 0]
         return done, status, stacked
 
     # ---- driving loop ----------------------------------------------------------------------------
-    def _events(self, done: int, stacked: dict, start: float) -> list[EpochEvent]:
+    def _events(self, done: int, stacked: dict, seconds: float) -> list[EpochEvent]:
         arrays = {k: v.numpy() for k, v in stacked.items()}
-        return build_events(self.tasks, arrays, done, len(self.history) + 1, time.perf_counter() - start,
+        return build_events(self.tasks, arrays, done, len(self.history) + 1, seconds,
                             self.prepared.size("val") > 0)
 
-    def run(self) -> TrainResult:
-        """Train until done, stopped, diverged or early-stopped; return the model, history and test metrics."""
+    def advance(self, max_epochs: int | None = None, max_seconds: float | None = None) -> list[EpochEvent]:
+        """Train until ``max_epochs`` more epochs ran, about ``max_seconds`` passed, the run is done or
+        ``interrupt`` was called; emit ``on_epoch`` per epoch and return the new events."""
         start = time.perf_counter()
-        n_chunk, reason, message, status = 1, "completed", "", RUNNING
-        while len(self.history) < self.config.epochs and status == RUNNING:
-            remaining = self.config.epochs - len(self.history)
+        new: list[EpochEvent] = []
+        while not self.done:
+            budget = MAX_CHUNK_EPOCHS
+            if not self.continuous:
+                budget = self.config.epochs - len(self.history)
+            if max_epochs is not None:
+                budget = min(budget, max_epochs - len(new))
+            if budget <= 0:
+                break
             t0 = time.perf_counter()
-            done, status_t, stacked = self._chunk(tf.constant(min(n_chunk, remaining), tf.int32))
+            done, status_t, stacked = self._chunk(tf.constant(min(self._n_chunk, budget), tf.int32))
             done, status = int(done), int(status_t)
-            events = self._events(done, stacked, start)
+            t1 = time.perf_counter()
+            events = self._events(done, stacked, self._seconds + t1 - start)
             with self._lock:
                 self.history.extend(events)
+            new.extend(events)
             if self.on_epoch is not None:
                 for event in events:
                     self.on_epoch(event)
-            if status == DIVERGED:
-                bad = stacked["loss"].numpy()[done]
-                tasks = [t.name for t, v in zip(self.tasks, bad) if not math.isfinite(v)] or ["(weights)"]
-                reason = "diverged"
-                message = (f"Training diverged in epoch {len(self.history) + 1}: the loss of "
-                           f"{', '.join(tasks)} became NaN or infinite. The weights from epoch "
-                           f"{len(self.history)} are kept. Try a lower learning rate (lr={self.config.lr:g}), "
-                           f"a smaller batch, or the adam optimizer.")
-            elif status == STOP_REQUESTED:
-                reason, message = "stopped", f"Stopped by request after epoch {len(self.history)}."
-            elif status == EARLY_STOPPED:
-                message = (f"Early stopping after epoch {len(self.history)}: no better validation loss for "
-                           f"{self.config.patience} epochs; restored the weights of epoch "
-                           f"{self._early.epoch}.")
-            n_chunk = next_chunk_size((time.perf_counter() - t0) / max(done, 1), self.chunk_seconds)
-        if self.config.early_stopping and self._early.epoch > 0 and reason != "diverged":
+            if done:
+                self._n_chunk = next_chunk_size((t1 - t0) / done, self.chunk_seconds)
+            if status == INTERRUPTED:
+                self._interrupt.assign(False)
+                break
+            if status != RUNNING:
+                self._finish_status(status, stacked, done)
+                break
+            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+                break
+        self._seconds += time.perf_counter() - start
+        return new
+
+    def _finish_status(self, status: int, stacked: dict, done: int) -> None:
+        self._status = status
+        if status == DIVERGED:
+            bad = stacked["loss"].numpy()[done]
+            tasks = [t.name for t, v in zip(self.tasks, bad) if not math.isfinite(v)] or ["(weights)"]
+            self._reason = "diverged"
+            self._message = (f"Training diverged in epoch {len(self.history) + 1}: the loss of "
+                             f"{', '.join(tasks)} became NaN or infinite. The weights from epoch "
+                             f"{len(self.history)} are kept. Try a lower learning rate (lr={self.config.lr:g}), "
+                             f"a smaller batch, or the adam optimizer.")
+        elif status == STOP_REQUESTED:
+            self._reason, self._message = "stopped", f"Stopped by request after epoch {len(self.history)}."
+        elif status == EARLY_STOPPED:
+            self._message = (f"Early stopping after epoch {len(self.history)}: no better validation loss for "
+                             f"{self.config.patience} epochs; restored the weights of epoch "
+                             f"{self._early.epoch}.")
+
+    def result(self) -> TrainResult:
+        """End the run (also a paused one): restore early stopping's best weights, compute the test metrics."""
+        if self._result is not None:
+            return self._result
+        if self._status == RUNNING and (self.continuous or len(self.history) < self.config.epochs):
+            # Ended before its budget (stopped, or a paused run ended): a continuous run always ends so.
+            self._finish_status(STOP_REQUESTED, {}, 0)
+        if not self._message:
+            self._message = f"Completed {len(self.history)} epochs."
+        if self.config.early_stopping and self._early.epoch > 0 and self._reason != "diverged":
             self._early.best.restore()
-        if not message:
-            message = f"Completed {len(self.history)} epochs."
-        seconds = time.perf_counter() - start
-        return TrainResult(self.config, self.prepared, self.model, list(self.history), reason, message,
-                           self.test_metrics(), seconds)
+            if self._status != EARLY_STOPPED and self._early.epoch < len(self.history):
+                self._message += f" Restored the weights of epoch {self._early.epoch} (best validation loss)."
+        restored = self.config.early_stopping and self._early.epoch > 0 and self._reason != "diverged"
+        self._result = TrainResult(self.config, self.prepared, self.model, list(self.history), self._reason,
+                                   self._message, self.test_metrics(), self._seconds,
+                                   self._early.epoch if restored else len(self.history))
+        return self._result
+
+    def run(self) -> TrainResult:
+        """Train until done, stopped, diverged or early-stopped; return the model, history and test metrics."""
+        while not self.done:
+            self.advance()
+        return self.result()
 
     def test_metrics(self) -> dict[str, dict[str, float]]:
         """Metrics of the current weights on the test split (original units)."""
