@@ -319,6 +319,9 @@ def test_server_settings_keep_xsrf_on_and_match_the_upload_limit():
 
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert settings["server"]["enableXsrfProtection"] is True
-    assert settings["server"]["maxUploadSize"] == limit_mb() == MAX_CSV_BYTES // (1024 * 1024) == 10
+    # One limit in one unit: Streamlit's browser side refuses over maxUploadSize x 1,000,000 bytes, the page says
+    # "10 MB" and the loader refuses over MAX_CSV_BYTES; a file of exactly 10 MB passes all three.
+    assert settings["server"]["maxUploadSize"] == limit_mb() == 10
+    assert MAX_CSV_BYTES == settings["server"]["maxUploadSize"] * 1_000_000
     assert settings["browser"]["gatherUsageStats"] is False
     assert settings["runner"]["postScriptGC"] is False  # the rerun speed fix (ui/speed.py has the other)

@@ -156,9 +156,19 @@ def test_trailing_delimiters_do_not_create_a_column() -> None:
     assert list(dataset.frame.columns) == ["a", "b"]
 
 
-def test_numbers_that_overflow_stay_text() -> None:
-    dataset = load_csv(b"x,y,z\n1e999,2,a\n3,4,a\n")
-    assert dataset.frame["x"].tolist() == ["1e999", "3"]
+@pytest.mark.parametrize("cell", ["1e999", "inf", "-Infinity", "+inf"])
+def test_non_finite_numbers_are_refused_naming_the_column(cell: str) -> None:
+    # Once a silently skipped text column (as an input) or a failure at Train (as the target): now refused here.
+    with pytest.raises(DataError) as info:
+        load_csv(f"x,y,z\n1,2,a\n3,{cell},b\n5,6,a\n".encode())
+    message = str(info.value)
+    assert message.startswith("csv: column 'y' holds") and repr(cell) in message and "data row 2" in message
+    assert "not a finite number" in message and info.value.param == "csv"
+
+
+def test_a_word_inf_in_a_text_column_stays_text() -> None:
+    dataset = load_csv(b"x,y,z\n1,2,inf\n3,4,a\n5,6,inf\n")
+    assert dataset.frame["z"].tolist() == ["inf", "a", "inf"]
     assert dataset.frame["y"].dtype == np.float64
 
 

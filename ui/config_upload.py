@@ -60,7 +60,8 @@ def _use_config(uploaded: Any) -> str:
 
 def config_upload_section() -> None:
     """An uploader for a run's config JSON; a good file replaces the config, a bad one changes nothing."""
-    with st.expander("Load a run's config (.json)", icon=":material/file_open:", expanded=is_open("config_upload")):
+    with st.expander("Load a run's config (.json)", icon=":material/file_open:",
+                     expanded=is_open("config_upload", "config_upload")):
         st.caption("Download a finished run's config on **Train** and load it here (or in a new browser session) "
                    "to train the same run again: same data split, same starting weights, same history.")
         uploaded = st.file_uploader("Config JSON", type=["json"], key="config_upload", max_upload_size=MAX_CONFIG_MB,

@@ -9,13 +9,14 @@ import streamlit as st
 
 from mtl_core.errors import MTLError
 from ui import state
+from ui.plain import plain
 
 
 def limit_mb() -> int:
-    """The upload limit in MB (the core's limit; ``server.maxUploadSize`` is the same)."""
-    from mtl_core.data.csv_loader import MAX_CSV_BYTES
+    """The upload limit in MB of 1,000,000 bytes (the core's limit; ``server.maxUploadSize`` is the same)."""
+    from mtl_core.data.csv_loader import MAX_CSV_BYTES, MB
 
-    return MAX_CSV_BYTES // (1024 * 1024)
+    return MAX_CSV_BYTES // MB
 
 
 def use_upload(data: bytes, file_name: str) -> str:
@@ -30,10 +31,15 @@ def use_upload(data: bytes, file_name: str) -> str:
     return name
 
 
-def is_open(slot: str) -> bool:
-    """True while an upload section has a message to show (its expander stays open)."""
+def is_open(slot: str, widget_key: str | None = None) -> bool:
+    """True while an upload section has a message to show or its uploader holds a file (its expander stays open).
+
+    Decided before the section is drawn, from the uploader's state of the last interaction: a section that
+    collapsed after one good file would hide the message about the next (bad) one.
+    """
     scratch = state.scratch()
-    return bool(scratch.get(f"{slot}.error") or scratch.get(f"{slot}.loaded"))
+    holding = widget_key is not None and st.session_state.get(widget_key) is not None
+    return bool(holding or scratch.get(f"{slot}.error") or scratch.get(f"{slot}.loaded"))
 
 
 def apply_once(uploaded: Any, slot: str, apply: Callable[[Any], str], failed: Callable[[MTLError], str] = str) -> None:
@@ -47,7 +53,7 @@ def apply_once(uploaded: Any, slot: str, apply: Callable[[Any], str], failed: Ca
     seen, error, loaded = f"{slot}.seen", f"{slot}.error", f"{slot}.loaded"
     message = scratch.pop(loaded, None)
     if message:
-        st.success(message, icon=":material/check_circle:")
+        st.success(plain(message), icon=":material/check_circle:")
     if uploaded is None:
         scratch[seen] = scratch[error] = None
         return
@@ -61,7 +67,7 @@ def apply_once(uploaded: Any, slot: str, apply: Callable[[Any], str], failed: Ca
         else:
             st.rerun()
     if scratch.get(error):
-        st.error(scratch[error], icon=":material/error:")
+        st.error(plain(scratch[error]), icon=":material/error:")
 
 
 def _use_csv(uploaded: Any) -> str:
@@ -74,11 +80,13 @@ def _use_csv(uploaded: Any) -> str:
 
 def csv_upload_section() -> None:
     """The uploader; shows the core's message for a bad file and keeps the previous dataset."""
-    with st.expander("Upload your own CSV", icon=":material/upload_file:", expanded=is_open("upload")):
-        st.caption(f"At most **{limit_mb()} MB**. A header row, then one row per example; comma, semicolon, tab or "
-                   "pipe separated; UTF-8 or Windows (cp1252/Latin-1) text. Rows with a missing value (empty, NA, "
-                   "NaN, ?) are dropped and the notes below say how many. Your file stays in this browser "
-                   "session: it is not shared with other users and can't be put in a link.")
+    with st.expander("Upload your own CSV", icon=":material/upload_file:", expanded=is_open("upload", "csv_upload")):
+        st.caption(f"At most **{limit_mb()} MB** ({limit_mb() * 1_000_000:,} bytes; a bigger file is refused by the "
+                   "browser before it is sent, and shows a red icon instead of loading). A header row, then one "
+                   "row per example; comma, semicolon, tab or pipe separated; UTF-8 or Windows (cp1252/Latin-1) "
+                   "text. Rows with a missing value (empty, NA, NaN, ?) are dropped and the notes below say how "
+                   "many. Your file stays in this browser session: it is not shared with other users and can't be "
+                   "put in a link.")
         uploaded = st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="csv_upload",
                                     max_upload_size=limit_mb(), label_visibility="collapsed")
         apply_once(uploaded, "upload", _use_csv,

@@ -15,7 +15,10 @@ import pandas as pd
 from mtl_core.data.registry import Dataset, drop_missing
 from mtl_core.errors import DataError, bad_value
 
-MAX_CSV_BYTES: int = 10 * 1024 * 1024
+#: The largest CSV file read: 10 MB, in the browser's units (Streamlit's uploader refuses a file over
+#: ``server.maxUploadSize`` x 1,000,000 bytes, so the page, the browser and this check all say 10 MB).
+MB = 1_000_000
+MAX_CSV_BYTES: int = 10 * MB
 
 DELIMITERS = ",;\t|"
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -30,6 +33,8 @@ _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "#na", "?",
 # ASCII only: \d would also accept digits of other scripts, which the float parser rejects.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?", re.ASCII)
+# What spreadsheets, numpy and pandas write for an infinity.
+_INFINITY = re.compile(r"[+-]?(?:inf|infinity|1\.#inf)", re.ASCII | re.IGNORECASE)
 # A text column with more distinct values than this is treated as free text, not categories.
 MAX_INPUT_CATEGORIES = 50
 _HINT = "upload a CSV with a header row and at least 2 data rows."
@@ -44,7 +49,7 @@ def _show(column_name: str) -> str:
 
 def _mb(n_bytes: int) -> str:
     # Round up so a file just over the limit never reads as equal to it.
-    hundredths = math.ceil(n_bytes * 100 / (1024 * 1024))
+    hundredths = math.ceil(n_bytes * 100 / MB)
     if hundredths < 10:
         return f"{n_bytes} bytes"
     return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".") + " MB"
@@ -203,15 +208,26 @@ def _check_header(header: list[str], delimiter: str) -> None:
 def _parse_numbers(present: list[str], delimiter: str) -> list[float] | None:
     if not present:
         return None
-    if all(_NUMBER.fullmatch(cell) for cell in present):
-        numbers = [float(cell) for cell in present]
-    elif delimiter != "," and all(_DECIMAL_COMMA.fullmatch(cell) for cell in present):
+    infinite = [_INFINITY.fullmatch(cell) is not None for cell in present]
+    finite_cells = [cell for cell, inf in zip(present, infinite) if not inf]
+    if all(_NUMBER.fullmatch(cell) for cell in finite_cells):
+        numbers = [math.inf if inf else float(cell) for cell, inf in zip(present, infinite)]
+    elif delimiter != "," and all(_DECIMAL_COMMA.fullmatch(cell) for cell in finite_cells):
         # Semicolon-separated exports from European spreadsheets write 3,14 for 3.14.
-        numbers = [float(cell.replace(",", ".")) for cell in present]
+        numbers = [math.inf if inf else float(cell.replace(",", ".")) for cell, inf in zip(present, infinite)]
     else:
         return None
-    # Values like 1e999 overflow to inf; such a column stays text rather than poisoning training.
-    return numbers if all(math.isfinite(x) for x in numbers) else None
+    if not finite_cells and not any(math.isfinite(x) for x in numbers):
+        return None  # a column of only "inf" words is text (a label), not numbers
+    # inf, -inf and values like 1e999 (which overflow) would poison training: refused, naming the column.
+    bad = next((cell for cell, x in zip(present, numbers) if not math.isfinite(x)), None)
+    if bad is not None:
+        raise _NonFinite(bad)
+    return numbers
+
+
+class _NonFinite(Exception):
+    """A numeric column holds a value that is not a finite number (its text is the exception's argument)."""
 
 
 def _to_column(values: list[str], delimiter: str) -> tuple[pd.Series, bool]:
@@ -278,7 +294,16 @@ def _parse_csv(data: bytes, name: str, max_bytes: int) -> Dataset:
     columns: dict[str, pd.Series] = {}
     numeric: dict[str, bool] = {}
     for index, column_name in enumerate(header):
-        series, is_numeric = _to_column([row[index] for row in rows], delimiter)
+        values = [row[index] for row in rows]
+        try:
+            series, is_numeric = _to_column(values, delimiter)
+        except _NonFinite as exc:
+            cell = exc.args[0]
+            line = next(i for i, v in enumerate(values) if v.strip() == cell) + 2  # the header is line 1
+            raise _csv_error(
+                f"csv: column {_show(column_name)} holds {_show(cell)} in data row {line - 1}, which is not a "
+                "finite number; replace it with a number, or leave the cell empty to drop the row."
+            ) from None
         if series.isna().all():
             raise _csv_error(
                 f"csv: column {_show(column_name)} is entirely empty (no values in {len(rows)} rows); "
