@@ -1,13 +1,15 @@
 """The CLI's own speed: per-epoch cost of ``mtl train --json`` against the tutorial's TF.js stack, in one run.
 
-Runs ``python -m mtl_core train --preset heterogeneous --optimizer sgd --conflict-every 0 --epochs N --json``
-(the peer's own training: SGD and no gradient-conflict probe, which TF.js does not compute; default settings
+Runs ``python -m mtl_core train --preset heterogeneous --optimizer sgd --conflict-every 0 --no-early-stopping
+--epochs N --json`` (the peer's own training: SGD, every epoch run, and no gradient-conflict probe, which TF.js
+does not compute; default settings
 otherwise, so a validation pass every epoch that the peer skips; stdout captured as a script would) for a
 short and a long run, several rounds interleaved so background load
 hits both alike. The CLI's per-epoch cost is (fastest long - fastest short) / (long_epochs - short_epochs)
 wall seconds: process start, TensorFlow's import and tracing cancel out. Also, for context, the same difference
 in-process (``Trainer`` on the same config), and with ``--preset-defaults`` the preset as it is (adam and the
-conflict probe every epoch), which is the dashboard's default rather than the peer's work. The peer is
+conflict probe every epoch; early stopping still off, so both runs train their epochs), which is the dashboard's
+default rather than the peer's work. The peer is
 bench/tfjs_train.mjs (TensorFlow.js in Node.js,
 pure-JS CPU backend, the same heterogeneous Iris network). Prints both figures, the ratio and the load
 average before and after. Target: TF.js / CLI >= 10.
@@ -27,8 +29,10 @@ import time
 from _common import IRIS_INPUTS, ROOT, load_average, tfjs_ms_per_epoch
 
 PRESET = "heterogeneous"
-#: What the TF.js peer does: SGD (lr 0.01, the preset's), and no gradient-conflict probe.
-PEER_FLAGS = ("--optimizer", "sgd", "--conflict-every", "0")
+#: What the TF.js peer does: SGD (lr 0.01, the preset's), every epoch (early stopping would end the long run
+#: early and leave nothing to time), and no gradient-conflict probe.
+FULL_RUN = ("--no-early-stopping",)
+PEER_FLAGS = ("--optimizer", "sgd", "--conflict-every", "0", *FULL_RUN)
 
 
 def cli_seconds(epochs: int, flags: tuple[str, ...] = PEER_FLAGS) -> float:
@@ -51,6 +55,7 @@ def in_process_seconds(epochs: int) -> float:
 
     config = get_preset(PRESET).make_config()
     config.epochs, config.optimizer, config.conflict_every = epochs, "sgd", 0  # PEER_FLAGS
+    config.early_stopping = False
     frame = load_dataset(config.dataset).frame
     start = time.perf_counter()
     Trainer(config, frame).run()
@@ -101,7 +106,7 @@ def main() -> None:
     print(f"mtl train --preset {PRESET} {' '.join(PEER_FLAGS)} --json: {cli:.3f} ms/epoch  "
           f"(rounds: {', '.join(f'{f:.3f}' for f in cli_rounds)})")
     if args.preset_defaults:
-        own, own_rounds = per_epoch_ms(lambda n: cli_seconds(n, ()), args.short, args.long, args.rounds)
+        own, own_rounds = per_epoch_ms(lambda n: cli_seconds(n, FULL_RUN), args.short, args.long, args.rounds)
         print(f"mtl train --preset {PRESET} --json (adam, conflict probe): {own:.3f} ms/epoch  "
               f"(rounds: {', '.join(f'{f:.3f}' for f in own_rounds)})")
     if not args.no_in_process:

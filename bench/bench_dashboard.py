@@ -126,6 +126,12 @@ def train_on_page(page, epochs: int) -> list[tuple[int, float]]:
     box = page.locator(".st-key-epochs input")
     box.fill(str(epochs))
     box.press("Enter")
+    # Early stopping (on by default) would end the run long before its epochs: untick it to time them all.
+    page.locator(MAIN).get_by_text("More settings").click()
+    early = page.locator(".st-key-early_stopping input")
+    if early.is_checked():
+        page.locator(".st-key-early_stopping label").click()
+        page.wait_for_timeout(500)
     page.locator(MAIN).get_by_text("These settings are valid.").wait_for()
     nav(page, "train")
     page.locator(MAIN).get_by_text(f"{epochs} epochs").first.wait_for()
@@ -163,7 +169,7 @@ HEADLESS = textwrap.dedent("""
     from mtl_core.presets import PRESETS
     from mtl_core.training.trainer import Trainer
     config = PRESETS["heterogeneous"].make_config()
-    config.epochs = int(sys.argv[1])
+    config.epochs, config.early_stopping = int(sys.argv[1]), False
     warmup = int(sys.argv[2])
     history = Trainer(config, load_dataset(config.dataset).frame).run().history
     # Every event of a chunk carries the chunk's end time: start at the first chunk end past the warm-up.

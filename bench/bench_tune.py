@@ -39,6 +39,7 @@ def bench_trial(repeats: int) -> float:
     from mtl_core.tuning.study import Tuner, TuneRequest
 
     config = get_preset("heterogeneous").make_config()
+    config.early_stopping = False  # plain run and trial train the same number of epochs
     frame = load_dataset("iris").frame
     tmp = Path(tempfile.mkdtemp(prefix="bench-tune-"))
     # Space "weights": the trial trains the preset's network at the preset's lr, only the loss weights differ,

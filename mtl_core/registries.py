@@ -53,14 +53,34 @@ class Entry:
     changes_gradients: bool = False
 
     @property
+    def changes(self) -> str:
+        """What a weighting strategy adjusts: ``"gradients"`` (PCGrad, MGDA, CAGrad, Nash-MTL) or ``"weights"``."""
+        return "gradients" if self.changes_gradients else "weights"
+
+    @property
     def sliders_note(self) -> str:
         """Why a strategy that does not use the loss-weight sliders leaves them alone (empty for ``fixed``)."""
         if self.uses_user_weights:
             return ""
-        if self.changes_gradients:
+        if self.changes == "gradients":
             return (f"{self.title} changes the tasks' gradients instead of weighting their losses, so the "
                     "sliders below are not used; the weights chart shows each task gradient's effective weight.")
         return f"{self.title} sets the loss weights itself, so the sliders below are not used."
+
+    @property
+    def weights_label(self) -> str:
+        """What the per-epoch weights of a run with this strategy are, as the weights chart's title."""
+        if self.changes == "gradients":
+            return "Effective weights (each task gradient's coefficient in the update, epoch mean)"
+        return "Loss weights in force"
+
+    @property
+    def weights_note(self) -> str:
+        """A line under the weights chart saying how to read it (empty when the title says it all)."""
+        if self.changes == "gradients":
+            return (f"{self.title} changes gradients, not loss weights: each line is the coefficient of one "
+                    "task's gradient in the combined update, averaged over the epoch.")
+        return ""
 
     @property
     def param_specs(self) -> dict[str, ParamSpec]:

@@ -126,6 +126,7 @@ def test_start_runs_a_study_the_front_is_highlighted_and_a_trial_sets_the_sessio
 
 def test_stop_ends_the_running_trial_at_its_next_epoch_and_starts_no_more():
     at = _small_study_page(trials=200, epochs=300)
+    config_of(at).early_stopping = False  # the first trial runs until the stop, not until early stopping
     at.button(key="tune_start").click().run()
     tune = job(at, "tune")
     deadline = time.monotonic() + 60

@@ -87,7 +87,7 @@ def test_the_job_modules_load_without_tensorflow():
 def test_a_training_job_exposes_what_pages_need_without_its_trainer(hetero_config, iris_frame):
     from mtl_core.jobs.training import TrainingJob
 
-    hetero_config.epochs = 30
+    hetero_config.epochs, hetero_config.early_stopping = 30, False  # all 30 epochs run
     job = TrainingJob(hetero_config, iris_frame, chunk_seconds=0.01)
     assert job.config.task_names == ["species", "petal_width"] and job.info.task_names == job.config.task_names
     assert job.uses_user_weights is True and job.learns_weights is False  # fixed weighting
@@ -116,7 +116,7 @@ def test_comparison_and_study_share_one_stop_mechanism(hetero_config, iris_frame
     from mtl_core.experiments.compare import ComparisonRun
     from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
 
-    hetero_config.epochs = 100_000  # only a stop ends these
+    hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only a stop ends these
     works = [ComparisonRun(hetero_config, iris_frame),
              RelatednessStudy([1.0], [0], study_config(epochs=100_000), n=200, models=["single", "hard"])]
     for work in works:

@@ -23,7 +23,7 @@ def test_a_stopped_training_is_recorded_with_its_weight_changes_and_model(store,
     from mtl_core.io.saving import INFO_ENTRY
     from mtl_core.jobs.training import TrainingJob
 
-    hetero_config.epochs = 100_000
+    hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only the stop ends it
     recorder = RunRecorder(store, notebook="nb1", name="long run")
     job = TrainingJob(hetero_config, iris_frame, on_finish=recorder).start()
     deadline = time.monotonic() + 60
@@ -64,7 +64,7 @@ def test_a_comparison_is_recorded(store, hetero_config, iris_frame):
 def test_a_stopped_comparison_is_recorded_as_stopped(store, hetero_config, iris_frame):
     from mtl_core.experiments.compare import ComparisonRun
 
-    hetero_config.epochs = 100_000
+    hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only the stop ends it
     recorder = RunRecorder(store)
     job = Job(ComparisonRun(hetero_config, iris_frame), on_finish=recorder).start()
     time.sleep(1.0)

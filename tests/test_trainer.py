@@ -18,10 +18,12 @@ def fingerprint(result) -> list:
 
 
 def test_one_event_per_epoch_with_every_field(iris_frame, hetero_config):
+    hetero_config.early_stopping = False  # all 20 epochs, and the model holds the last one's weights
     events = []
     result = Trainer(hetero_config, iris_frame, events.append).run()
     assert [e.epoch for e in events] == list(range(1, 21))
     assert result.stopped_reason == "completed" and result.epochs_run == 20
+    assert result.weights_epoch == 20 and {e.best_epoch for e in events} == {0}
     last = events[-1]
     assert set(last.loss) == set(last.val_loss) == {"species", "petal_width"}
     assert set(last.val_metrics["species"]) == {"accuracy", "f1_macro"}
@@ -66,7 +68,7 @@ def test_deterministic_when_two_trainings_run_at_once_in_threads(iris_frame, het
 
 
 def test_stop_from_another_thread_returns_what_it_has(iris_frame, hetero_config):
-    hetero_config.epochs = 100_000
+    hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only the stop ends it
     seen = threading.Event()
     trainer = Trainer(hetero_config, iris_frame, lambda e: seen.set() if e.epoch >= 3 else None,
                       chunk_seconds=0.05)
@@ -139,6 +141,11 @@ def test_early_stopping_restores_the_best_epoch(iris_frame, hetero_config):
     assert best == result.epochs_run - 5
     monitored = [sum(e.weights[t] * e.val_loss[t] for t in e.val_loss) for e in result.history]
     assert int(np.argmin(monitored)) + 1 == best
+    # Every epoch reports the best epoch so far; the result says whose weights the model holds.
+    assert [e.best_epoch for e in result.history] == [
+        int(np.argmin(monitored[:i])) + 1 for i in range(1, len(monitored) + 1)]
+    assert result.weights_epoch == best and result.to_dict()["weights_epoch"] == best
+    assert f"restored the weights of epoch {best}" in result.message
     val_now = evaluate(result.model, result.prepared, "val")
     assert val_now["species"]["accuracy"] == pytest.approx(result.history[best - 1].val_metrics["species"]["accuracy"])
 

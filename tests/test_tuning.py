@@ -220,7 +220,7 @@ def test_study_refuses_other_tasks_objective_or_bad_request(tmp_path, iris_frame
     with pytest.raises(ConfigError, match=r"^trials=-1 is invalid"):
         Tuner(_request(tmp_path, n_trials=-1), iris_frame)
     with pytest.raises(ConfigError, match=r"^val_fraction=0.0 is invalid"):
-        Tuner(_request(tmp_path, base=base_config(val_fraction=0.0)), iris_frame)
+        Tuner(_request(tmp_path, base=base_config(val_fraction=0.0, early_stopping=False)), iris_frame)
 
 
 def test_trials_are_runs_in_the_store_and_a_second_worker_adds_to_the_study(tmp_path, iris_frame):
@@ -257,7 +257,7 @@ def test_a_trial_the_rule_prunes_stops_early_and_is_recorded_as_stopped(tmp_path
         return epoch >= 0.25 * epochs
 
     monkeypatch.setattr(study_module.FrontPruner, "should_prune", prune_at_first_chance)
-    base = base_config(epochs=400)
+    base = base_config(epochs=400, early_stopping=False)  # only the pruner ends the trial early
     tuner = Tuner(_request(tmp_path, base=base, n_trials=1), iris_frame)
     outcome = tuner.run_trial()
     assert outcome.state == "pruned" and outcome.pruned_at == 120  # checkpoints every 40 epochs: 40, 80, 120

@@ -22,7 +22,8 @@ def _key_value(text: str) -> tuple[str, str]:
 def _add_flag(parser: argparse.ArgumentParser, spec: Field) -> None:
     """One flag from its row of the field table."""
     if spec.kind is bool:
-        parser.add_argument(spec.flag, action="store_true", default=None, help=spec.cli_help())
+        # --early-stopping / --no-early-stopping: a default that is on needs a way to turn it off.
+        parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=None, help=spec.cli_help())
     elif spec.kind in (int, float):
         parser.add_argument(spec.flag, type=spec.kind, help=spec.cli_help())
     elif spec.kind == "pairs" or spec.name in _REPEATED:

@@ -22,6 +22,8 @@ class EpochEvent:
     total_loss: float
     elapsed: float
     conflict: dict[str, float] = field(default_factory=dict)
+    #: With early stopping, the epoch whose weights it keeps so far (lowest validation loss); 0 without.
+    best_epoch: int = 0
 
     def to_dict(self) -> dict:
         """The JSON form used in histories."""
@@ -30,6 +32,8 @@ class EpochEvent:
                 "elapsed": self.elapsed}
         if self.conflict:
             data["conflict"] = self.conflict
+        if self.best_epoch:
+            data["best_epoch"] = self.best_epoch
         return data
 
 
@@ -60,7 +64,8 @@ def build_events(tasks: list[Task], arrays: dict[str, np.ndarray], done: int, fi
         conflict = {pair_key(a, b): v for (a, b), v in zip(pairs, arrays["conflict"][i].tolist())
                     if not math.isnan(v)}
         total = sum(weights[n] * loss[n] for n in names)
-        events.append(EpochEvent(first + i, loss, val_loss, val_metrics, weights, total, elapsed, conflict))
+        best = int(arrays["best_epoch"][i]) if "best_epoch" in arrays else 0
+        events.append(EpochEvent(first + i, loss, val_loss, val_metrics, weights, total, elapsed, conflict, best))
     return events
 
 
