@@ -2,27 +2,37 @@
 
 import streamlit as st
 
-from ui import share, speed
+from ui import classroom, layout, share, speed
+from ui.plain import plain
 from ui.sidebar import training_status
 
 speed.install()
 
 st.set_page_config(page_title="MTL Playground", page_icon=":material/hub:", layout="wide")
 
-# One line per page; the URL is /<url_path>.
+# One line per page; the URL is /<url_path>. A classroom link (?hide=… or ?only=…) takes pages out of the
+# navigation (ui/classroom.py); they stay registered, so the pages' own links to them still resolve.
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
-    st.Page("pages/data.py", title="Data & tasks", icon=":material/table:", url_path="data"),
-    st.Page("pages/model.py", title="Model & losses", icon=":material/account_tree:", url_path="model"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
-    st.Page("pages/relatedness.py", title="Relatedness lab", icon=":material/science:", url_path="relatedness"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
-    st.Page("pages/tune.py", title="Tune", icon=":material/tune:", url_path="tune"),
+    ("pages/home.py", "Home", ":material/home:", ""),
+    ("pages/data.py", "Data & tasks", ":material/table:", "data"),
+    ("pages/model.py", "Model & losses", ":material/account_tree:", "model"),
+    ("pages/train.py", "Train", ":material/model_training:", "train"),
+    ("pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
+    ("pages/relatedness.py", "Relatedness lab", ":material/science:", "relatedness"),
+    ("pages/runs.py", "Runs", ":material/history:", "runs"),
+    ("pages/tune.py", "Tune", ":material/tune:", "tune"),
 ]
 
-page = st.navigation(PAGES)
+flags = classroom.flags()
+page = st.navigation([
+    st.Page(path, title=title, icon=icon, url_path=url_path, default=not url_path,
+            visibility=classroom.page_visibility(url_path, flags))
+    for path, title, icon, url_path in PAGES
+])
+layout.apply(flags)
 # Before any page reads the config: a shared link sets it up before the default preset would.
 share.sync_url()
+if classroom.error():
+    st.warning(plain(classroom.error()), icon=":material/visibility_off:")  # quotes the link: plain text
 training_status()
 page.run()

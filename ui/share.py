@@ -18,15 +18,19 @@ import streamlit as st
 
 from mtl_core.config import TaskSpec, TrainConfig, parse_sizes, validate_config
 from mtl_core.data.sources import parse_source
-from mtl_core.errors import MTLError, bad_value
+from mtl_core.errors import MTLError, bad_value, short
 from mtl_core.fields import FIELDS, scalar_fields
 from ui import state
+from ui.plain import plain
 
 # Short key -> (TrainConfig field, type) for the plain settings, and for the layer sizes; from the field table.
 SCALARS: dict[str, tuple[str, type]] = {f.url: (f.name, f.kind) for f in scalar_fields() if f.url}
 SIZES = {FIELDS[name].url: name for name in ("shared", "head")}
 # Written even when they equal the defaults, so a link says what it sets up at a glance.
-ALWAYS = ("ds", "t", "sh", "hd", "wt", "seed", "ep", "lr", "opt")
+ALWAYS = ("ds", "t", "sh", "hd", "wt", "seed", "ep", "lr", "opt", "es")
+# Links made before early stopping was on by default never wrote ``es`` (off was the default then): a link
+# without it keeps meaning what it meant, so an old link still trains the run it was made from.
+LEGACY_DEFAULTS = {"es": False}
 # Prefixes of per-name keys: one task's head sizes, a weighting parameter, a dataset (generator) parameter.
 HEAD, WEIGHTING_PARAM, DATASET_PARAM = FIELDS["heads"].url, FIELDS["weighting_params"].url, FIELDS["dataset_params"].url
 LIST_KEYS = ("ds", "t", "in", "w")
@@ -41,6 +45,7 @@ _NOTEBOOK_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
 _DONE = "share.read"
 _ERROR = "share.error"
 _FALLBACK = "share.fallback"
+_LINK = "share.link"
 
 
 def _text(value: object) -> str:
@@ -153,6 +158,8 @@ def config_from_params(params: Mapping[str, str]) -> TrainConfig:
     for key, (name, kind) in SCALARS.items():
         if key in params:
             setattr(config, name, params[key].strip() if kind is str else _number(key, params[key], kind))
+        elif key in LEGACY_DEFAULTS:
+            setattr(config, name, LEGACY_DEFAULTS[key])
     return validate_config(config)
 
 
@@ -163,30 +170,117 @@ def restore_link(params: Mapping[str, str]) -> TrainConfig:
     return check_against_data(config_from_params(params))
 
 
+# Keys a link may hold that are not the setup: the notebook id and the layout flags (ui.classroom).
+def _setup_params(params: Mapping[str, str]) -> dict[str, str]:
+    from ui import classroom
+
+    return {k: v for k, v in params.items() if k != NOTEBOOK and k not in classroom.KEYS}
+
+
+def _link_key(exc: MTLError, params: Mapping[str, str]) -> str | None:
+    """The link parameter an error is about (``ep`` for ``epochs``, ``h.sex`` for ``heads['sex']``), else None."""
+    param, value = exc.param or "", exc.value
+    match = re.fullmatch(r"link parameter '(.+)'", param)
+    if match:
+        return match.group(1)
+    if param == "link parameter":
+        return str(value)
+    for pattern, prefix in ((r"dataset_param '(.+)'", DATASET_PARAM), (r"heads\['(.+)'\]", HEAD),
+                            (r"weighting_params\['(.+)'\]", WEIGHTING_PARAM)):
+        match = re.fullmatch(pattern, param)
+        if match:
+            return prefix + match.group(1)
+    if param == "heads":
+        return HEAD + str(value)
+    if param.startswith("loss_weight"):
+        return "w"
+    if param in ("task", "tasks") or param.startswith("kind of task"):
+        return "t"
+    spec = FIELDS.get(param)
+    if spec is not None and spec.url and not spec.url.endswith("."):
+        return spec.url
+    return next((key for key, text in params.items() if text == str(value)), None)
+
+
+def nearest_link(params: Mapping[str, str]) -> tuple[TrainConfig, dict[str, str]] | None:
+    """The valid setup nearest to a bad link, and the keys it reset (with why); None if there is none.
+
+    Each round drops the parameter the error names (its default is used instead); a bad dataset falls back
+    to the default preset's data and tasks, bad tasks to the dataset's suggested ones.
+    """
+    from mtl_core.data.registry import DATASETS
+    from mtl_core.presets import PRESETS
+
+    params, dropped = dict(params), {}
+    for _ in range(len(params) + 2):
+        try:
+            return restore_link(params), dropped
+        except MTLError as exc:
+            key, why = _link_key(exc, params), str(exc)
+        if key is None or key in dropped:
+            return None
+        dropped[key] = why
+        per_task = (HEAD, "w", "in")
+        if key == "ds":
+            base = config_to_params(PRESETS[state.DEFAULT_PRESET].make_config())
+            params = {k: v for k, v in params.items() if not k.startswith((DATASET_PARAM, *per_task, "t"))}
+            params.update(ds=base["ds"], t=base["t"])
+        elif key == "t":
+            spec = DATASETS.get(params.get("ds", "").strip().lower())
+            if spec is None:
+                return None
+            params = {k: v for k, v in params.items() if not k.startswith(per_task)}
+            params["t"] = ",".join(spec.suggested_tasks)
+        elif key in params:
+            del params[key]
+        else:
+            return None
+    return None
+
+
+def _bad_link_message(exc: MTLError, dropped: dict[str, str] | None) -> str:
+    if not dropped:
+        return f"This link's setup can't be used, so the default one is shown: {exc}"
+    reasons = " ".join(dropped.values())
+    names = ", ".join(short(k) for k in dropped)
+    return (f"Part of this link can't be used: {reasons} Shown instead: the nearest valid setup, with {names} "
+            f"at {'its' if len(dropped) == 1 else 'their'} default. The address keeps your link until you "
+            "change a setting.")
+
+
 def sync_url() -> None:
     """Once per session, set up the config from the page's link; then keep the link in step with the config.
 
-    Runs in ``app.py`` before the page, so a link takes effect before the default preset would.
+    Runs in ``app.py`` before the page, so a link takes effect before the default preset would. A bad link
+    opens the nearest valid setup with a message naming the bad value, and its address is left as it was
+    (on every page) until the user changes a setting, so the link being fixed is not lost.
     """
+    from ui import classroom
+
     scratch = state.scratch()
     notebook_id = notebook()
     if not scratch.get(_DONE):
         scratch[_DONE] = True
-        params = st.query_params.to_dict()
-        params.pop(NOTEBOOK, None)
+        params = _setup_params(st.query_params.to_dict())
         if "ds" in params and not state.has_config():
             try:
                 state.replace_config(restore_link(params))
             except MTLError as exc:
-                scratch[_ERROR] = f"This link's setup can't be used, so the default one is shown: {exc}"
+                nearest = nearest_link(params)
+                if nearest is not None:
+                    state.replace_config(nearest[0])
+                scratch[_ERROR] = _bad_link_message(exc, nearest and nearest[1])
                 scratch[_FALLBACK] = state.config().to_dict()
+                scratch[_LINK] = params
     config = state.config()
+    link = config_to_params(config)
     if scratch.get(_ERROR):
         if config.to_dict() == scratch[_FALLBACK]:
-            st.error(scratch[_ERROR], icon=":material/link_off:")
+            st.error(plain(scratch[_ERROR]), icon=":material/link_off:")  # the link's values: plain text
+            link = scratch[_LINK]
         else:
             scratch[_ERROR] = None
-    wanted = {**config_to_params(config), NOTEBOOK: notebook_id}
+    wanted = {**link, **classroom.url_params(), NOTEBOOK: notebook_id}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -224,13 +318,21 @@ def app_root(url: str | None, page_path: str = "model") -> str:
 
 
 def share_link() -> None:
-    """The "copy link" box of the Model page: the URL of this setup."""
+    """The "copy link" box of the Model page: the URL of this setup (a classroom link can hide it: ``share``)."""
+    with st.container(key="share_link"):
+        _share_link_box()
+
+
+def _share_link_box() -> None:
     config = state.config()
     st.subheader("Share this setup")
     params = config_to_params(config)
     if not params:
         st.info(UPLOAD_NOTE, icon=":material/link_off:")
         return
+    from ui import classroom
+
+    params.update(classroom.url_params())  # a classroom link's flags stay in the links made from it
     st.code(f"{app_root(st.context.url)}?{query_string(params)}", language=None, wrap_lines=True)
     st.caption("Copy this link (hover it: the copy button is at its right) to open the same setup in another browser: "
                "dataset, tasks, layer sizes, loss weights, strategy, seed and the other settings. "
