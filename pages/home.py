@@ -8,6 +8,7 @@ import streamlit as st
 from mtl_core.presets import PRESETS
 from ui import entry, state
 from ui.diagrams import intro_dot
+from ui.plain import code, md
 
 entry.through_app()
 
@@ -56,16 +57,16 @@ for start in range(0, len(items), 3):
 
 cfg = state.config()
 st.subheader("Current setup")
-tasks = ", ".join(f"`{t}`" for t in cfg.task_names) or "none yet"
+tasks = ", ".join(code(t) for t in cfg.task_names) or "none yet"
 # The dataset's name, not its title: the registry module imports pandas (0.4 s) and Home stays light.
-st.markdown(f"Dataset `{cfg.dataset}`, tasks {tasks}; "
+st.markdown(f"Dataset {code(cfg.dataset)}, tasks {tasks}; "
             f"shared trunk {cfg.shared or 'none'}, {cfg.epochs} epochs.")
 session = state.training()
 if session is not None:
     run = session.run
     done = len(run.events())
     status = "running" if run.running else (run.result.message if run.result else run.error or "finished")
-    st.caption(f"Training on {session.dataset_title}: {done}/{run.config.epochs} epochs, {status}")
+    st.caption(md("Training on {}: {}/{} epochs, {}", session.dataset_title, done, run.config.epochs, status))
 links = st.columns(4)
 links[0].page_link("pages/data.py", label="Data & tasks", icon=":material/table:")
 links[1].page_link("pages/model.py", label="Model & losses", icon=":material/account_tree:")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from mtl_core.errors import MTLError
 from ui import entry, run_store, share, state
+from ui.plain import md, plain
 from ui.runs_view import config_diff, curves, filter_runs, highlight, label, overlay_figure, table
 
 entry.through_app()
@@ -16,7 +17,7 @@ notebook = share.notebook()
 store = run_store.store()
 problem = run_store.store_error()
 if problem:
-    st.warning(problem, icon=":material/warning:")
+    st.warning(plain(problem), icon=":material/warning:")
     if store is not None:
         run_store.clear_store_error()  # a recording failure is told once; an unopenable store stays shown
 if store is None:
@@ -24,7 +25,7 @@ if store is None:
 try:
     records = store.list_runs(notebook=notebook)
 except Exception as exc:  # noqa: BLE001 - an unreachable database: say so, keep the page
-    st.warning(f"The run store can't be read right now: {exc}", icon=":material/warning:")
+    st.warning(plain(f"The run store can't be read right now: {exc}"), icon=":material/warning:")
     st.stop()
 
 st.caption(f"Notebook `{notebook}`: every training, comparison and relatedness study that ends is recorded here. "
@@ -32,7 +33,7 @@ st.caption(f"Notebook `{notebook}`: every training, comparison and relatedness s
            "others don't see them unless you share a run.")
 flash = state.scratch().pop(_FLASH, None)
 if flash:
-    (st.error if flash[0] == "error" else st.success)(flash[1])
+    (st.error if flash[0] == "error" else st.success)(plain(flash[1]))
 if not records:
     st.info("No runs yet. Train a model on the Train page: every run that ends appears here.",
             icon=":material/info:")
@@ -67,7 +68,7 @@ if picked:
     try:
         series = curves(store, picked)
     except Exception as exc:  # noqa: BLE001 - a run deleted meanwhile or an unreachable store
-        st.warning(f"The picked runs' histories can't be read: {exc}", icon=":material/warning:")
+        st.warning(plain(f"The picked runs' histories can't be read: {exc}"), icon=":material/warning:")
     else:
         log = st.toggle("Log scale", key="runs_overlay_log")
         st.plotly_chart(overlay_figure(records_picked, series, log=log), key="runs_overlay")
@@ -153,13 +154,13 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
                              disabled=not target.has_model,
                              help=None if target.has_model else "This run kept no model file.")
     with st.popover("Delete", icon=":material/delete:", disabled=not mine):
-        st.caption(f"Delete “{target.name}” with its history and model? This can't be undone.")
+        st.caption(md("Delete “{}” with its history and model? This can't be undone.", target.name))
         st.button("Delete for good", key="runs_delete", type="primary", on_click=_delete, args=(target.id,))
 if target.message:
-    st.caption(f"Outcome: {target.message}")
+    st.caption(md("Outcome: {}", target.message))
 
 if open_clicked:
     error = _open_on_predict(target)
     if error is None:
         st.switch_page("pages/predict.py")
-    st.error(error)
+    st.error(plain(error))

@@ -10,6 +10,7 @@ from mtl_core.tuning.objectives import OBJECTIVES
 from mtl_core.tuning.space import SPACE
 from ui import entry, share, state
 from ui import tune_view as view
+from ui.plain import md, plain
 from ui.widgets import bound, config_error
 
 entry.through_app()
@@ -34,14 +35,14 @@ if len(cfg.tasks) < 2:
     st.stop()
 invalid = config_error(cfg)
 if invalid is not None:
-    st.error(f"{invalid} Fix it on **Model & losses** or **Train**, then come back.")
+    st.error(f"{plain(invalid)} Fix it on **Model & losses** or **Train**, then come back.")
     st.stop()
 
 current = state.job(JOB)
 running = current is not None and current.running
 url, name = view.storage_url(), view.study_name(cfg)
-st.caption(f"Setup: **{state.dataset_title(cfg.dataset)}** · tasks {', '.join(cfg.task_names)} · each trial "
-           f"trains up to {cfg.epochs} epochs (set on Train) from the settings of Model & losses.")
+st.caption(md("Setup: **{}** · tasks {} · each trial trains up to {} epochs (set on Train) from the settings of "
+              "Model & losses.", state.dataset_title(cfg.dataset), ", ".join(cfg.task_names), cfg.epochs))
 
 
 def _put(attr: str, cast=None):
@@ -112,7 +113,7 @@ if start:
     if error is None:
         state.start_job(JOB, Job(work))
         st.rerun()
-    st.error(error)
+    st.error(plain(error))
 
 
 def _job_status(job: Job | None) -> None:
@@ -122,7 +123,7 @@ def _job_status(job: Job | None) -> None:
         stage, fraction = job.progress()
         st.progress(fraction, text=f"{stage.capitalize()} · {job.elapsed:.0f} s")
     elif job.error:
-        st.error(job.error)
+        st.error(plain(job.error))
     elif job.result is not None:
         done = len(job.events())
         how = "Stopped" if job.stop_requested else "Finished"
@@ -166,19 +167,19 @@ def live(was_running: bool) -> None:
     try:
         snap = view.read(url_now, name_now)
     except MTLError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     if snap is None:
-        st.info(f"No study {name_now!r} in {view.shown_url(url_now)} yet: press **Start**, or start `mtl tune` "
-                "workers on it (below).", icon=":material/info:")
+        st.info(md("No study {} in {} yet: press **Start**, or start `mtl tune` workers on it (below).",
+                   repr(name_now), view.shown_url(url_now)), icon=":material/info:")
         _workers(url_now, name_now)
         return
     if snap.tasks != cfg_now.task_names or (snap.dataset and snap.dataset != cfg_now.dataset) or \
             (snap.objective and snap.objective != view.settings().objective):
-        st.info(f"This study was created for {snap.dataset or 'another setup'}: tasks {', '.join(snap.tasks)}, "
-                f"objective {snap.objective}. Start adds trials only to a study of the session's setup.",
+        st.info(plain(f"This study was created for {snap.dataset or 'another setup'}: tasks {', '.join(snap.tasks)}, "
+                      f"objective {snap.objective}. Start adds trials only to a study of the session's setup."),
                 icon=":material/info:")
-    st.caption(view.counts_line(snap))
+    st.caption(plain(view.counts_line(snap)))
     event = st.plotly_chart(view.pareto_figure(snap), key="pareto_chart", on_select="rerun",
                             selection_mode="points")
     if len(snap.tasks) > 2:
@@ -200,7 +201,7 @@ def live(was_running: bool) -> None:
     trial = snap.trial(s_now.selected) if s_now.selected is not None else None
     flash = view.pop_flash()
     if flash:
-        st.success(flash, icon=":material/check_circle:")
+        st.success(plain(flash), icon=":material/check_circle:")
     if trial is not None:
         _trial_panel(trial, pick_col, run_col)
     if snap.front:

@@ -19,6 +19,24 @@ os.environ.pop("MTL_DB_URL", None)
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
+def _read_as_shown() -> None:
+    """AppTest reports a message's Markdown source; the tests read what a browser shows instead.
+
+    Pages show text from data and links through ``ui.plain.plain``, which backslash-escapes its Markdown
+    characters (``[`` becomes ``\\[``); a browser shows ``[``. So a test compares the core's message with what
+    the user reads, and ``.proto.body`` still holds the source (tests of the escaping read that).
+    """
+    from streamlit.testing.v1 import element_tree
+
+    from ui.plain import as_read
+
+    for cls in (element_tree.AlertBase, element_tree.Markdown):
+        cls.value = property(lambda self: as_read(self.proto.body))
+
+
+_read_as_shown()
+
+
 @pytest.fixture(scope="session")
 def iris_frame():
     """The Iris DataFrame."""

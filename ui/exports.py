@@ -15,6 +15,7 @@ from mtl_core.data.sources import parse_source
 from mtl_core.errors import MTLError
 from mtl_core.io.safe_csv import csv_bytes
 from mtl_core.io.strict_json import finite
+from ui.plain import plain
 
 if TYPE_CHECKING:
     from mtl_core.training.trainer import EpochEvent, TrainResult
@@ -126,7 +127,7 @@ def export_section(session: TrainingSession) -> None:
     if not result.test_metrics:
         st.caption("No test metrics file: this run has no test split.")
     if data is None:
-        st.caption(f"No TF.js export: {reason}")
+        st.caption(plain(f"No TF.js export: {reason}"))
     user_weights = run.uses_user_weights
     if user_weights and any(e.weights != result.history[0].weights for e in result.history):
         st.caption("Loss weights changed during this run; the config holds the starting weights, so a rerun from "

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mtl_core.errors import MTLError
-from ui.plain import plain_figure
+from ui.plain import plain, plain_figure
 from ui.state import TrainingSession
 
 
@@ -51,7 +51,7 @@ def gate_panel(session: TrainingSession) -> None:
     gates = _gates(session)
     st.markdown("**Gate weights**: how much each task's gate draws on each expert")
     if isinstance(gates, str):
-        st.caption(gates)
+        st.caption(plain(gates))
         return
     rows, weights = gates
     st.plotly_chart(gate_figure(weights), key="gates_fig")

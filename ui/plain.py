@@ -13,16 +13,19 @@ import html
 import re
 from typing import Any
 
-# CommonMark lets a backslash escape any ASCII punctuation, which then shows as itself: escaping them all
-# leaves no Markdown, no autolink (``http\:\/\/``), no Streamlit directive (``\:red\[``) and no math (``\$``).
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# CommonMark lets a backslash escape any ASCII punctuation, which then shows as itself. Escaped: every
+# character that starts Markdown, HTML, an entity, a Streamlit directive (``:red[``), math (``$``) or an
+# autolink (``http:``, ``www.``, ``a@b``). Left as they are, because nothing starts with them once brackets
+# are escaped: , ; ' " % ? / ( ) ^, and _ - between two letters or digits (``petal_width``, ``sub-task``:
+# intraword, never emphasis or a list) and . between two digits (``3.14``).
+_ACTIVE = re.compile(r"(?<![A-Za-z0-9])[_-]|[_-](?![A-Za-z0-9])|(?<![0-9])\.|\.(?![0-9])|[\\`*{}\[\]<>#+=!|~$:&@]")
 # Line starts that Markdown reads as structure even when escaped characters follow (indented code).
 _LEADING_SPACE = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def plain(text: object) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it exactly as written."""
-    return _LEADING_SPACE.sub("", _PUNCTUATION.sub(r"\\\1", str(text)))
+    return _LEADING_SPACE.sub("", _ACTIVE.sub(lambda m: "\\" + m.group(0), str(text)))
 
 
 def md(template: str, *values: object, **named: object) -> str:
@@ -95,3 +98,20 @@ def plain_figure(fig: Any) -> Any:
             if isinstance(note[attr], str):
                 note[attr] = html_text(note[attr])
     return fig
+
+
+def code(text: object) -> str:
+    """``text`` as an inline code span (shown verbatim): fenced by more backticks than it holds in a row."""
+    text = str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_read(markdown: str) -> str:
+    """The text a reader sees for Markdown without other markup: its backslash escapes resolved (``\\[`` is ``[``)."""
+    return _ESCAPE.sub(r"\1", markdown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
+from ui.plain import plain
 
 
 def training_status() -> None:
@@ -23,7 +24,7 @@ def training_status() -> None:
         elif run.error:
             st.caption("Training failed; see the Train page.")
         elif run.result is not None:
-            st.caption(f"Trained: {run.result.message}")
+            st.caption(plain(f"Trained: {run.result.message}"))
         if running and not run.running:
             st.rerun()
 

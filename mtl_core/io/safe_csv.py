@@ -3,8 +3,9 @@
 Column names and class labels come from users' files: a cell such as ``=cmd|' /C calc'!A0`` or
 ``+HYPERLINK(...)`` would run when a student opens the teacher's export in a spreadsheet. Every CSV the app
 writes goes through ``csv_bytes``: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return gets a leading ``'`` (which spreadsheets show as text and do not evaluate); numbers stay
-numbers, and so does text that is exactly a plain number (``-1``); NaN and infinities become empty cells.
+carriage return gets a leading ``'`` (which spreadsheets show as text and do not evaluate), and every text
+cell is quoted; numbers stay numbers, and so does text that is exactly a plain number (``-1``); NaN and
+infinities become empty cells.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def safe_cell(value: Any) -> Any:
 def csv_bytes(header: Sequence[str], rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> bytes:
     """UTF-8 CSV bytes of ``rows`` (dicts keyed by ``header``, or sequences in its order), every cell made safe."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Every text cell in double quotes (OWASP's advice; it also keeps a carriage return inside its cell),
+    # numbers bare so that a spreadsheet reads them as numbers.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow([safe_cell(name) for name in header])
     for row in rows:
         cells = [row.get(name) for name in header] if isinstance(row, Mapping) else list(row)
