@@ -65,3 +65,9 @@ def record_when_done(job: Job) -> None:
         scratch[STORE_ERROR] = message
 
     job.on_finish(RunRecorder(runs, notebook=share.notebook(), on_error=remember))
+    if hasattr(job, "set_loss_weights"):
+        # A training (in a thread or a worker) is also recorded while it runs, so a server restart leaves
+        # its last saved state and the reconnecting page can say what happened (ui/restart.py).
+        from ui import restart
+
+        restart.watch(job, job.config, runs, share.notebook())

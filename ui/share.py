@@ -172,9 +172,9 @@ def restore_link(params: Mapping[str, str]) -> TrainConfig:
 
 # Keys a link may hold that are not the setup: the notebook id and the layout flags (ui.classroom).
 def _setup_params(params: Mapping[str, str]) -> dict[str, str]:
-    from ui import classroom
+    from ui import classroom, restart
 
-    return {k: v for k, v in params.items() if k != NOTEBOOK and k not in classroom.KEYS}
+    return {k: v for k, v in params.items() if k not in (NOTEBOOK, restart.URL_KEY) and k not in classroom.KEYS}
 
 
 def _link_key(exc: MTLError, params: Mapping[str, str]) -> str | None:
@@ -280,7 +280,10 @@ def sync_url() -> None:
             link = scratch[_LINK]
         else:
             scratch[_ERROR] = None
-    wanted = {**link, **classroom.url_params(), NOTEBOOK: notebook_id}
+    from ui import restart
+
+    # While the session's training runs, its id too: a page reconnecting after a restart says what happened.
+    wanted = {**link, **classroom.url_params(), **restart.url_params(), NOTEBOOK: notebook_id}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

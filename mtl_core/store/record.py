@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from mtl_core.errors import bad_value
 
 KINDS: tuple[str, ...] = ("train", "compare", "study", "trial")
-STATUSES: tuple[str, ...] = ("completed", "stopped", "diverged", "early_stopped", "failed")
+#: ``interrupted``: a run recorded while it trained, whose process ended before the run did (a server restart);
+#: its history is the last one saved.
+STATUSES: tuple[str, ...] = ("completed", "stopped", "diverged", "early_stopped", "failed", "interrupted")
 
 #: Fields a list query leaves out (they can be large): they keep their defaults in listed records.
 HEAVY_FIELDS: tuple[str, ...] = ("history", "weight_changes", "model")

@@ -117,6 +117,19 @@ class RunStore:
         """Show the run to every notebook (True) or only to its own (False)."""
         self._update(run_id, shared=bool(shared))
 
+    def save_progress(self, run_id: str, history: list[dict], *, model: bytes | None = None) -> None:
+        """Replace a run's history (and model file, when given) in one transaction: a run still training saves
+        where it stands, so a server that stops leaves its last saved state."""
+        data: dict[str, object] = {"history": _dumps(history)}
+        values: dict[str, object] = {"epochs_run": len(history)}
+        if model is not None:
+            data["model"] = bytes(model)
+            values["model_size"] = len(model)
+        with write(self.engine) as conn:
+            if conn.execute(runs.update().where(runs.c.id == str(run_id)).values(**values)).rowcount == 0:
+                raise self._missing(run_id)
+            conn.execute(run_data.update().where(run_data.c.run_id == str(run_id)).values(**data))
+
     def delete(self, run_id: str) -> None:
         """Delete a run and its history and model, in one transaction."""
         with write(self.engine) as conn:
