@@ -41,16 +41,39 @@ def primary_metrics(result: Any) -> dict[str, dict]:
     return out
 
 
-def _model_file(result: Any) -> bytes:
-    """The ``.keras`` bytes of a ``TrainResult``'s model, with its description (as the Train page exports it)."""
+def _model_file(result: Any) -> bytes | None:
+    """The ``.keras`` bytes of a ``TrainResult``'s model, with its description (as the Train page exports it).
+
+    A training run in a pool worker brings its file along (``keras_bytes``; None when stopped before it began).
+    """
     from mtl_core.io.model_info import ModelInfo
     from mtl_core.io.saving import model_bytes
+
+    if hasattr(result, "keras_bytes"):
+        return result.keras_bytes
 
     return model_bytes(result.model, ModelInfo.from_prepared(result.prepared, result.config.to_dict()))
 
 
 def _task_names(config: dict) -> list[str]:
     return [str(t["column"]) if isinstance(t, dict) else str(t) for t in config.get("tasks", [])]
+
+
+def _work(job: Any) -> Any:
+    """The job's work, or for a job of the worker pool (whose work lives in the worker) a page-side stand-in
+    with what recording reads: a comparison's checked config, a study's (TF-free) description."""
+    if hasattr(job, "work"):
+        return job.work
+    spec = job.spec
+    if job.kind == "compare":
+        from types import SimpleNamespace
+
+        from mtl_core.experiments.compare import check_comparable
+
+        config = check_comparable(spec.args[0])
+        config.conflict_every = 0  # as ComparisonRun does
+        return SimpleNamespace(config=config)
+    return spec.load()(*spec.args, **spec.kwargs)
 
 
 class RunRecorder:
@@ -84,12 +107,13 @@ class RunRecorder:
 
         ended = datetime.now(UTC)
         times = {"started_at": ended - timedelta(seconds=job.elapsed), "ended_at": ended}
-        work = job.work
-        if isinstance(work, Training):
+        kind = getattr(job, "kind", None)  # a job of the worker pool says what it runs
+        work = getattr(job, "work", None)
+        if kind == "training" or isinstance(work, Training):
             return self._training(job, times)
-        if isinstance(work, ComparisonRun):
+        if kind == "compare" or isinstance(work, ComparisonRun):
             return self._comparison(job, times)
-        if isinstance(work, RelatednessStudy):
+        if kind == "study" or isinstance(work, RelatednessStudy):
             return self._study(job, times)
         return None
 
@@ -100,12 +124,12 @@ class RunRecorder:
         return self.store.add_run(record)
 
     def _training(self, job: Job, times: dict) -> str:
-        config = job.work.config
+        config = job.config
         name = self.name or f"{config.dataset} · {config.arch} · {config.weighting}"
         result = job.result
         if result is None:
             return self._failed(job, "train", config.to_dict(), name, times)
-        user_weights = bool(job.work.trainer.strategy.uses_user_weights)
+        user_weights = bool(job.uses_user_weights)
         from mtl_core.training.events import weight_changes
 
         return record_training(
@@ -114,7 +138,7 @@ class RunRecorder:
             model_bytes=_model_file(result), summary={"primary": primary_metrics(result)})
 
     def _comparison(self, job: Job, times: dict) -> str:
-        config = job.work.config
+        config = _work(job).config
         name = self.name or f"Comparison · {config.dataset} · {config.arch}"
         comparison = job.result
         if comparison is None:
@@ -133,7 +157,7 @@ class RunRecorder:
         return self.store.add_run(record)
 
     def _study(self, job: Job, times: dict) -> str:
-        work = job.work
+        work = _work(job)
         config = work.config.to_dict()
         name = self.name or f"Relatedness study · p {', '.join(f'{p:g}' for p in work.p_values)}"
         result = job.result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,10 @@ class Work:
     """
 
     label = "Work"
+    #: Set by a pool worker hosting several jobs: each slice of training runs inside ``turn()`` (round robin with
+    #: the other jobs of the process) and lasts about ``slice_seconds``. Unset (a thread or the CLI): no turns.
+    turns: Callable[[], AbstractContextManager] | None = None
+    slice_seconds: float | None = None
 
     def __init__(self, on_progress: ProgressCallback | None = None,
                  should_stop: Callable[[], bool] | None = None) -> None:
@@ -91,6 +96,24 @@ class Work:
             return list(self._events)
 
     # ---- for subclasses --------------------------------------------------------------------------------
+    def turn(self) -> AbstractContextManager:
+        """The context one slice of training runs in: a turn among a worker's jobs, or nothing."""
+        return self.turns() if self.turns is not None else nullcontext()
+
+    def advance(self, trainer: Trainer) -> None:
+        """Train ``trainer`` until it is done, one slice per turn (all at once when there are no turns)."""
+        if self.turns is None:
+            while not trainer.done:
+                trainer.advance()
+            return
+        if not trainer.done:
+            # Tracing the compiled loop (the first epoch) happens outside the turns: a slow trace of a big model
+            # must not hold up the process's other jobs.
+            trainer.advance(max_epochs=1)
+        while not trainer.done:
+            with self.turn():
+                trainer.advance(max_seconds=self.slice_seconds)
+
     def train(self, trainer: Trainer, stage: str, start: float = 0.0, span: float = 1.0,
               on_epoch: Callable[[EpochEvent], None] | None = None) -> TrainResult:
         """Run ``trainer`` as the part of the work from ``start`` to ``start + span`` of the progress.
@@ -117,7 +140,8 @@ class Work:
         if self._stop.is_set():
             trainer.stop()
         try:
-            return trainer.run()
+            self.advance(trainer)
+            return trainer.result()
         finally:
             with self._lock:
                 self._trainer = None

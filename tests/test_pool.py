@@ -1,0 +1,212 @@
+"""The worker pool: turns in round robin, a short job behind long ones, the queue, limits per session, stop in
+every state, a SIGKILLed worker failing only its own job, live weights, and stopping a closed session's jobs.
+
+One pool of two worker processes serves the module (each worker loads TensorFlow once); tests that need a
+smaller pool change its settings for their duration.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mtl_core.jobs.pool.pool import Pool
+from mtl_core.jobs.pool.proxy import PoolTrainingJob
+from mtl_core.jobs.pool.settings import PoolSettings
+from mtl_core.jobs.pool.turns import Turns
+from mtl_core.jobs.sessions import SessionJobs
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = Pool(PoolSettings(workers=2, jobs_per_worker=3, slice_seconds=0.1)).start()
+    assert pool.wait_ready(180), "the workers did not start"
+    yield pool
+    pool.close()
+
+
+@pytest.fixture()
+def narrow(pool):
+    """The pool with one job per worker (so two long jobs fill it) for the test's duration."""
+    assert until(lambda: pool.running() == 0 and pool.queued() == 0), "jobs of an earlier test still run"
+    wide = pool.settings
+    pool.settings = dataclasses.replace(wide, jobs_per_worker=1)
+    yield pool
+    pool.settings = wide
+
+
+def config(hetero_config, epochs: int):
+    cfg = copy.deepcopy(hetero_config)
+    cfg.epochs, cfg.early_stopping = epochs, False
+    return cfg
+
+
+def until(condition, timeout: float = 60) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_turns_go_round_robin():
+    turns = Turns()
+    order: list[str] = []
+
+    def worker(name: str) -> None:
+        for _ in range(3):
+            with turns.turn(name):
+                order.append(name)
+
+    threads = []
+    with turns.turn("main"):  # hold the first turn until all three wait in line, in order
+        for name in "abc":
+            threads.append(threading.Thread(target=worker, args=(name,)))
+            threads[-1].start()
+            assert until(lambda: turns.waiting == len(threads), 10)
+    for t in threads:
+        t.join(10)
+    assert order == list("abcabcabc")
+
+
+def test_a_short_job_behind_long_ones_finishes_first(pool, hetero_config, iris_frame):
+    longs = [PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool).start() for _ in range(2)]
+    short = PoolTrainingJob(config(hetero_config, 30), iris_frame, pool=pool).start()
+    try:
+        assert short.worker is longs[0].worker, "the short job shares a worker with a long one"
+        assert short.join(120), "the short job did not finish"
+        assert all(j.running for j in longs), "a long job ended before the short one"
+        assert short.result.stopped_reason == "completed" and short.result.epochs_run == 30
+        # The long job on the same worker trained in between: they took turns.
+        assert len(longs[0].events()) > 30
+    finally:
+        for job in longs:
+            job.stop()
+    assert all(j.join(5) for j in longs)
+    assert all(j.result.stopped_reason == "stopped" for j in longs)
+
+
+def test_a_job_waits_in_the_queue_until_a_slot_frees(narrow, hetero_config, iris_frame):
+    longs = [PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=narrow).start() for _ in range(2)]
+    waiting = PoolTrainingJob(config(hetero_config, 5), iris_frame, pool=narrow).start()
+    try:
+        assert waiting.queued and waiting.running
+        place, eta = waiting.queue_position()
+        assert place == 1 and eta > 0
+        assert waiting.progress()[0] == "waiting for a free worker"
+        assert until(lambda: len(longs[0].events()) > 0)
+        longs[0].stop()
+        assert waiting.join(120), "the queued job did not run once a slot was free"
+        assert waiting.result.stopped_reason == "completed"
+        assert longs[1].running
+    finally:
+        for job in longs:
+            job.stop()
+
+
+def test_one_training_per_session_at_a_time(pool, hetero_config, iris_frame):
+    first = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool, session="s1").start()
+    second = PoolTrainingJob(config(hetero_config, 5), iris_frame, pool=pool, session="s1").start()
+    other = PoolTrainingJob(config(hetero_config, 5), iris_frame, pool=pool, session="s2").start()
+    assert second.join(1) and second.result is None
+    assert "MTL_SESSION_TRAININGS" in second.error and "1 training" in second.error
+    first.stop()
+    again = PoolTrainingJob(config(hetero_config, 5), iris_frame, pool=pool, session="s1").start()
+    assert again.error is None
+    assert other.join(120) and other.error is None
+    assert again.join(120) and again.error is None
+
+
+def test_stop_takes_effect_at_once_while_compiling_and_within_two_seconds_while_training(
+        pool, hetero_config, iris_frame):
+    compiling = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool).start()
+    began = time.perf_counter()
+    compiling.stop()
+    assert compiling.join(0.5), "a job stopped before its first epoch did not end at once"
+    assert time.perf_counter() - began < 0.5
+    assert compiling.result.stopped_reason == "stopped" and compiling.result.epochs_run == 0
+
+    training = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool).start()
+    assert until(lambda: len(training.events()) > 5)
+    began = time.perf_counter()
+    training.stop()
+    assert training.join(2.5)
+    assert time.perf_counter() - began < 2.0
+    assert training.result.stopped_reason == "stopped"
+
+
+def test_a_killed_worker_fails_only_its_job_and_is_replaced(narrow, hetero_config, iris_frame):
+    victim = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=narrow).start()
+    bystander = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=narrow).start()
+    try:
+        assert victim.worker is not bystander.worker
+        assert until(lambda: len(victim.events()) > 0 and len(bystander.events()) > 0)
+        pid = victim.worker.pid
+        os.kill(pid, signal.SIGKILL)
+        assert victim.join(10)
+        assert victim.error is not None and "SIGKILL" in victim.error and "Other runs" in victim.error
+        seen = len(bystander.events())
+        assert until(lambda: len(bystander.events()) > seen + 5), "the other worker's job stopped training"
+        assert bystander.running and bystander.error is None
+        assert until(lambda: len(narrow.workers()) == 2 and pid not in {w.pid for w in narrow.workers()}, 30)
+        assert pid in narrow.replaced
+    finally:
+        bystander.stop()
+    after = PoolTrainingJob(config(hetero_config, 5), iris_frame, pool=narrow).start()
+    assert after.join(180) and after.error is None, "the replaced worker does not train"
+
+
+def test_weights_come_back_live_and_the_result_holds_the_final_model(pool, hetero_config, iris_frame):
+    from mtl_core.training.trainer import evaluate
+
+    job = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool).start()
+    row = dict(zip(job.info.schema.columns, [5.0, 3.0, 4.0]))
+    try:
+        assert until(lambda: job._weights is not None)
+        first = job.predictor.predict_one(row)["petal_width"].value
+        shipped = job._weights[0]
+        assert until(lambda: job._weights[0] > shipped + 10)
+        assert job.predictor.predict_one(row)["petal_width"].value != first
+    finally:
+        job.stop()
+    assert job.join(3)
+    assert job.result.stopped_reason == "stopped" and job.result.keras_bytes
+    done = PoolTrainingJob(config(hetero_config, 20), iris_frame, pool=pool).start()
+    assert done.join(120)
+    got = evaluate(done.result.model, done.result.prepared, "test")
+    for task, metrics in done.result.test_metrics.items():
+        assert np.allclose(list(got[task].values()), list(metrics.values()), atol=1e-5)
+
+
+class FakeJob:
+    def __init__(self) -> None:
+        self.running, self.stopped, self.released = True, False, False
+
+    def stop(self) -> None:
+        self.stopped, self.running = True, False
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_the_jobs_of_an_ended_session_are_stopped_after_the_grace_period():
+    active = {"here", "gone"}
+    watcher = SessionJobs(lambda s: s in active, every=3600, grace=0.05)
+    mine, theirs = FakeJob(), FakeJob()
+    watcher.add("here", mine)
+    watcher.add("gone", theirs)
+    active.discard("gone")
+    watcher.check()
+    assert not theirs.stopped  # a reload reconnects within the grace period
+    time.sleep(0.06)
+    watcher.check()
+    assert theirs.stopped and theirs.released and not mine.stopped
+    assert watcher.ended == ["gone"] and watcher.jobs("here") == [mine]
