@@ -99,3 +99,17 @@ def test_generated_data_is_measured_before_it_is_made():
     with pytest.raises(LimitError, match="MTL_MAX_DATA_CELLS"):
         check_data("relatedness", {"n": 200_000, "d": 256}, RunLimits.defaults())
     check_data("relatedness", {"n": 200_000}, RunLimits.defaults())  # 16 inputs: allowed
+
+
+def test_the_cli_has_no_limit_unless_asked(capsys, monkeypatch):
+    from mtl_core.cli.main import main
+
+    monkeypatch.setenv("MTL_MAX_RUN_SIZE", "1000")
+    args = ["train", "--dataset", "iris", "--task", "species", "--shared", "4", "--head", "", "--epochs", "2"]
+    assert main([*args, "--server-limits"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: This run is too large") and "MTL_MAX_RUN_SIZE" in error and "\n" not in error
+    with pytest.raises(LimitError):  # the same check, as the Python API would run it
+        check_run(validate_config(_config(shared=[4], head=[], epochs=2)), load_dataset("iris").frame,
+                  RunLimits.from_env())
+    assert main([*args, "--json"]) == 0  # without the flag: no limit

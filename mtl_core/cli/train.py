@@ -15,13 +15,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_arguments(train)
     add_model_arguments(train)
     train.add_argument("--save", metavar="PATH.keras", help="save the trained model")
+    train.add_argument("--server-limits", action="store_true",
+                       help="refuse a run over the dashboard's limits (MTL_MAX_RUN_SIZE, MTL_MAX_RUN_STEPS, "
+                            "MTL_MAX_PARAMETERS, MTL_MAX_DATA_CELLS, or their defaults); no limit without it")
     train.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train a model and report its history and test metrics."""
     config = config_from_args(args)
+    if args.server_limits:
+        from mtl_core.limits import RunLimits, check_data, check_run
+
+        limits = RunLimits.from_env()
+        check_data(config.dataset, config.dataset_params, limits)  # before a huge table is made
     data = load_checked(config)
+    if args.server_limits:
+        check_run(config, data.frame, limits)
     from mtl_core.training.trainer import EpochEvent, Trainer
 
     progress = ProgressBar()
