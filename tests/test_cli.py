@@ -162,6 +162,8 @@ print(code, "tensorflow" in sys.modules, "keras" in sys.modules)
     (["train", "--csv", "{tmp}/one_row.csv", "--task", "a"], "csv='{tmp}/one_row.csv' is invalid: file has only 1"),
     (["train", "--csv", "{tmp}/ok.csv", "--task", "label", "--task", "nope"], "task='nope'"),
     (["compare", "--csv", "{tmp}/ok.csv", "--task", "label", "--task", "nope"], "task='nope'"),
+    (["compare", "--preset", "heterogeneous", "--seeds", "0"], "seeds=0 is invalid"),
+    (["compare", "--preset", "heterogeneous", "--strategies", "all,nope"], "strategies='all,nope' is invalid"),
     (["predict", "--model", "{tmp}/missing.keras", "--row", "1"], "model='{tmp}/missing.keras' is invalid"),
     (["predict", "--model", "{tmp}/ok.csv", "--row", "1"], "not a .keras file saved by mtl_core"),
     (["export", "--model", "{tmp}/ok.csv", "--out", "{tmp}/web"], "not a .keras file saved by mtl_core"),
@@ -182,12 +184,118 @@ def test_compare_table_has_a_header_for_every_column():
     from mtl_core.cli.compare import format_comparison
     from mtl_core.experiments.compare import Comparison, TaskComparison
 
-    tasks = {"species": TaskComparison("species", "accuracy", False, 0.95, 0.9)}
+    tasks = {"species": TaskComparison("species", "accuracy", False, [0.95, 0.96, 0.97], [0.9, 0.9, 0.9])}
     lines = format_comparison(Comparison(TrainConfig(dataset="iris", tasks=[TaskSpec("species")]), tasks)).splitlines()
     header, rule, row = lines[:3]
-    assert header.split() == ["task", "metric", "multi-task", "single-task", "change", "verdict"]
-    assert len(rule.split()) == len(header.split()) == len(row.split())
-    assert row.endswith("helps")
+    names = ["task", "metric", "multi-task", "single-task", "change", "95% CI", "p", "verdict"]
+    starts = [header.index(name) for name in names]
+    assert [i for i, c in enumerate(rule) if c == "-" and (i == 0 or rule[i - 1] == " ")] == starts
+    cells = [row[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
+    assert cells[:2] == ["species", "accuracy"] and cells[2] == "0.9600 ± 0.0100" and cells[-1] == "helps"
+    assert cells[5].startswith("[+") and float(cells[6]) < 0.05
+
+
+def _compare_json(capsys, *args: str) -> dict:
+    assert main(["compare", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_compare_json_has_means_spread_intervals_and_verdicts(capsys):
+    out = _compare_json(capsys, "--preset", "heterogeneous", "--epochs", "3", "--seeds", "2", "--seed", "5")
+    assert {"tasks", "delta_m", "delta_m_ci", "delta_m_verdict"} <= set(out) and out["seeds"] == [5, 6]
+    assert set(out["tasks"]) == {"species", "petal_width"}
+    for entry in out["tasks"].values():
+        assert {"metric", "mtl", "single", "relative_change", "mtl_mean", "single_mean", "mtl_sd", "single_sd",
+                "change_ci", "p_value", "verdict"} <= set(entry)
+        assert entry["mtl"] == entry["mtl_mean"] and entry["single"] == entry["single_mean"]
+        assert len(entry["change_ci"]) == 2 and entry["verdict"] in ("helps", "hurts", "no clear difference")
+        lo, hi = entry["change_ci"]
+        assert lo <= entry["relative_change"] <= hi and 0 <= entry["p_value"] <= 1
+        assert entry["verdict"] == ("helps" if lo > 0 else "hurts" if hi < 0 else "no clear difference")
+    assert out["tasks"]["species"]["metric"] == "accuracy" and out["tasks"]["petal_width"]["metric"] == "rmse"
+    changes = [e["relative_change"] for e in out["tasks"].values()]
+    assert out["delta_m"] == pytest.approx(sum(changes) / 2)
+    assert out["delta_m_ci"][0] <= out["delta_m"] <= out["delta_m_ci"][1]
+
+
+def test_compare_trains_three_seeds_unless_told(monkeypatch, capsys):
+    import mtl_core.experiments.compare as compare
+
+    asked = []
+
+    class Seen(Exception):
+        pass
+
+    def fake(config, frame, on_progress=None, should_stop=None, seeds=None):
+        asked.append((config.seed, seeds))
+        raise Seen
+
+    monkeypatch.setattr(compare, "ComparisonRun", fake)
+    for flags, expected in (([], (0, 3)), (["--seeds", " 5 ", "--seed", "2"], (2, 5))):
+        with pytest.raises(Seen):
+            main(["compare", "--preset", "heterogeneous", *flags])
+        assert asked.pop() == expected
+    for bad in ("-1", "x", "2.5", "", "21"):
+        assert main(["compare", "--preset", "heterogeneous", "--seeds", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("error: seeds=") and "is invalid" in err, err
+
+
+def test_bakeoff_json_has_every_method_best_per_column_and_intervals(capsys):
+    out = _compare_json(capsys, "--preset", "heterogeneous", "--epochs", "2", "--seeds", "2", "--strategies",
+                        "fixed,rlw")
+    assert set(out) == {"seeds", "tasks", "methods", "best", "skipped", "stopped", "seconds"}
+    assert out["seeds"] == [0, 1] and out["stopped"] is False and out["skipped"] == {}
+    assert set(out["tasks"]) == {"species", "petal_width"}
+    for task in out["tasks"].values():
+        assert {"metric", "lower_is_better", "single_mean", "single_sd", "single_ci", "single_runs"} <= set(task)
+        assert len(task["single_runs"]) == 2
+    assert [m["weighting"] for m in out["methods"]] == ["fixed", "rlw"]
+    for method in out["methods"]:
+        assert {"weighting", "title", "tasks", "delta_m", "delta_m_ci", "delta_m_verdict"} <= set(method)
+        for entry in method["tasks"].values():
+            assert {"mean", "sd", "ci", "runs", "change", "change_ci", "p_value", "verdict"} <= set(entry)
+            assert entry["ci"][0] <= entry["mean"] <= entry["ci"][1]
+    assert set(out["best"]) == {"species", "petal_width", "delta_m"}
+    dms = {m["weighting"]: m["delta_m"] for m in out["methods"]}
+    assert out["best"]["delta_m"] == [w for w, v in dms.items() if v == max(dms.values())]
+    rmse = {m["weighting"]: m["tasks"]["petal_width"]["mean"] for m in out["methods"]}
+    assert out["best"]["petal_width"] == [w for w, v in rmse.items() if v == min(rmse.values())]  # lower better
+
+
+def test_bakeoff_table_marks_the_best_of_each_column(capsys):
+    assert main(["compare", "--preset", "heterogeneous", "--epochs", "2", "--seeds", "2", "--strategies",
+                 "fixed,dwa"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Bake-off: 2 weighting methods on 2 seeds (0..1)")
+    header = lines[2]
+    assert header.split()[:2] == ["method", "species"] and "Δm 95% CI" in header and header.endswith("verdict")
+    rows = {line.split()[0]: line for line in lines[4:7]}
+    assert set(rows) == {"fixed", "dwa", "single-task"}
+    marked = [line for line in lines[4:6] if "*" in line]
+    assert marked and all(line.count("*") <= 3 for line in marked)
+
+
+def test_study_json_has_gains_with_intervals_per_p_and_model(capsys):
+    out = _compare_json(capsys, "--dataset", "relatedness", "--study-p", "0.5,1", "--study-seeds", "1,2",
+                        "--study-models", "single,hard", "--dataset-param", "n=120", "--epochs", "2")
+    assert {"config", "stopped", "rows", "summary", "gains"} <= set(out)
+    assert out["config"]["epochs"] == 2 and out["stopped"] is False
+    assert {(r["model"], r["task"]) for r in out["rows"]} == {("single", "y1"), ("single", "y2"), ("hard", "y1"),
+                                                            ("hard", "y2")}
+    assert {r["seed"] for r in out["rows"]} == {1, 2}
+    assert [(g["p"], g["model"]) for g in out["gains"]] == [(0.5, "hard"), (1.0, "hard")]
+    loss = {(r["p"], r["seed"], r["model"], r["task"]): r["test_loss"] for r in out["rows"]}
+    for gain in out["gains"]:
+        per_seed = [sum((loss[gain["p"], s, "single", t] - loss[gain["p"], s, "hard", t])
+                        / loss[gain["p"], s, "single", t] * 100 for t in ("y1", "y2")) / 2 for s in (1, 2)]
+        assert gain["mean"] == pytest.approx(sum(per_seed) / 2)
+        lo, hi = gain["ci"]
+        assert lo <= gain["mean"] <= hi
+        assert gain["verdict"] == ("helps" if lo > 0 else "hurts" if hi < 0 else "no clear difference")
+    # --seeds K gives the study seeds 0..K-1; both at once is refused.
+    assert main(["compare", "--dataset", "relatedness", "--study-p", "1", "--seeds", "2", "--study-seeds", "0"]) == 2
+    assert "seeds=" in capsys.readouterr().err
 
 
 def test_a_bad_row_is_reported_before_tensorflow(tmp_path):

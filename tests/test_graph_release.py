@@ -71,7 +71,7 @@ def test_every_kind_of_job_releases_each_trainer_it_finishes(iris_frame, hetero_
 
     monkeypatch.setattr(graph_release, "release_graphs", spy)
     hetero_config.epochs = 2
-    jobs = [TrainingJob(hetero_config, iris_frame), Job(ComparisonRun(hetero_config, iris_frame)),
+    jobs = [TrainingJob(hetero_config, iris_frame), Job(ComparisonRun(hetero_config, iris_frame, seeds=1)),
             Job(RelatednessStudy([1.0], [0], study_config(epochs=2), n=200, models=["single", "hard"]))]
     for job, trainers in zip(jobs, (1, 3, 3)):
         released.clear()

@@ -117,7 +117,7 @@ def test_comparison_and_study_share_one_stop_mechanism(hetero_config, iris_frame
     from mtl_core.experiments.relatedness_study import RelatednessStudy, study_config
 
     hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only a stop ends these
-    works = [ComparisonRun(hetero_config, iris_frame),
+    works = [ComparisonRun(hetero_config, iris_frame, seeds=1),
              RelatednessStudy([1.0], [0], study_config(epochs=100_000), n=200, models=["single", "hard"])]
     for work in works:
         job = Job(work).start()

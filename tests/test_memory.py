@@ -108,7 +108,7 @@ def comparison_work(frame, i: int):
     cfg = TrainConfig(dataset="iris", tasks=[TaskSpec("species"), TaskSpec("petal_width")],
                       inputs=["sepal_length", "sepal_width", "petal_length"], shared=[8], head=[], epochs=2,
                       val_fraction=0.0, early_stopping=False, seed=i)
-    return ComparisonRun(cfg, frame)
+    return ComparisonRun(cfg, frame, seeds=1)
 
 
 def study_work(i: int):

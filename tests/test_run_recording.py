@@ -52,7 +52,7 @@ def test_a_comparison_is_recorded(store, hetero_config, iris_frame):
 
     hetero_config.epochs = 5
     recorder = RunRecorder(store, notebook="nb1")
-    job = Job(ComparisonRun(hetero_config, iris_frame), on_finish=recorder).start()
+    job = Job(ComparisonRun(hetero_config, iris_frame, seeds=1), on_finish=recorder).start()
     assert job.join(120) and job.error is None
     run = store.get_run(recorder.run_id)
     assert (run.kind, run.status, run.dataset) == ("compare", "completed", "iris")
@@ -66,7 +66,7 @@ def test_a_stopped_comparison_is_recorded_as_stopped(store, hetero_config, iris_
 
     hetero_config.epochs, hetero_config.early_stopping = 100_000, False  # only the stop ends it
     recorder = RunRecorder(store)
-    job = Job(ComparisonRun(hetero_config, iris_frame), on_finish=recorder).start()
+    job = Job(ComparisonRun(hetero_config, iris_frame, seeds=1), on_finish=recorder).start()
     time.sleep(1.0)
     job.stop()
     assert job.join(60)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mtl_core.config import TaskSpec, TrainConfig, validate_config
 from mtl_core.errors import bad_value
+from mtl_core.experiments import stats
 from mtl_core.jobs.work import ModelTrained, ProgressCallback, Work
 
 DATASET = "relatedness"
@@ -31,6 +32,9 @@ FRAME_COLUMNS = ["p", "seed", "model", "task", "test_loss", "measured_correlatio
 DEFAULT_N = 3000
 TRAIN_FRACTION = 0.1
 TEST_FRACTION = 0.5
+#: The study's seeds unless told otherwise (CLI ``--study-seeds``/``--seeds``): each draws a new dataset and new
+#: starting weights; several give each gain an interval.
+DEFAULT_SEEDS = (0, 1, 2)
 
 
 def study_config(epochs: int = 150, train_fraction: float = TRAIN_FRACTION) -> TrainConfig:
@@ -98,11 +102,26 @@ class RelatednessResult:
         """Per (p, seed, model) for the shared models: gain_vs_single_pct (see ``gains_by_seed``)."""
         return gains_by_seed(self.to_frame())
 
+    def gain_spread(self) -> list[dict]:
+        """Per p and shared model, the gain over the single-task models across seeds: ``{"p", "model", "mean",
+        "sd", "ci": [lo, hi], "p_value", "verdict", "seeds"}`` (gains in %, paired by seed; "helps" when the
+        95 % interval lies above 0, "hurts" below, else "no clear difference", as with one seed)."""
+        gains = self.gains()
+        out = []
+        for (p, model), rows in gains.groupby(["p", "model"], sort=False):
+            spread = stats.spread(rows["gain_vs_single_pct"].tolist(), higher_is_better=True)
+            out.append({"p": float(p), "model": model, "mean": spread.mean, "sd": spread.sd,
+                        "ci": list(spread.ci), "p_value": spread.p_value, "verdict": spread.verdict,
+                        "seeds": spread.n})
+        order = {m: i for i, m in enumerate(MODELS)}
+        return sorted(out, key=lambda g: (g["p"], order[g["model"]]))
+
     def to_markdown(self) -> str:
         """A markdown table, one row per p: measured correlation, mean ± sd (over seeds) test loss per model
-        and task, and each shared model's gain over the single-task models (``gains``: mean ± sd over seeds)."""
+        and task, and each shared model's gain over the single-task models (mean, 95 % interval over seeds and
+        verdict; ``gain_spread``)."""
         summary = self.summary()
-        gains = self.gains()
+        gains = {(g["p"], g["model"]): g for g in self.gain_spread()}
         present = set(summary["model"])
         models = [m for m in MODELS if m in present]
         shared = [m for m in models if m != "single"]
@@ -121,17 +140,25 @@ class RelatednessResult:
                     cells.append(f"{mean:.4f} ± {sd:.4f}" if math.isfinite(sd) else f"{mean:.4f}")
             if "single" in present:
                 for m in shared:
-                    values = gains[(gains["p"] == p) & (gains["model"] == m)]["gain_vs_single_pct"]
-                    sd = values.std()
-                    cells.append(f"{values.mean():+.1f}% ± {sd:.1f}" if math.isfinite(sd) else f"{values.mean():+.1f}%")
+                    cells.append(_gain_cell(gains.get((float(p), m))))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """JSON-ready: the config, the tidy rows and the summary (may hold NaN)."""
+        """JSON-ready: the config, the tidy rows, the summary and ``gains`` (``gain_spread``; may hold NaN)."""
         return {"config": self.config.to_dict(), "stopped": self.stopped,
                 "rows": self.to_frame().to_dict(orient="records"),
-                "summary": self.summary().to_dict(orient="records")}
+                "summary": self.summary().to_dict(orient="records"), "gains": self.gain_spread()}
+
+
+def _gain_cell(gain: dict | None) -> str:
+    """``+4.2% [+1.0, +7.4] helps``, or the mean alone with one seed."""
+    if gain is None or not math.isfinite(gain["mean"]):
+        return ""
+    lo, hi = gain["ci"]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{gain['mean']:+.1f}% (1 seed)"
+    return f"{gain['mean']:+.1f}% [{lo:+.1f}, {hi:+.1f}] {gain['verdict']}"
 
 
 def _check_models(models: Sequence[str]) -> list[str]:
