@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from ui import classroom, layout, share, speed
+from ui import classroom, layout, restart, share, speed
 from ui.plain import plain
 from ui.sidebar import training_status
 
 speed.install()
 
-st.set_page_config(page_title="MTL Playground", page_icon=":material/hub:", layout="wide")
+flags = classroom.flags()  # presenter mode and classroom flags, from the URL the session started with
+# Presenter mode starts with the sidebar folded: the projected page gets the whole width.
+st.set_page_config(page_title="MTL Playground", page_icon=":material/hub:", layout="wide",
+                   initial_sidebar_state="collapsed" if flags.present else "auto")
 
 # One line per page; the URL is /<url_path>. A classroom link (?hide=… or ?only=…) takes pages out of the
 # navigation (ui/classroom.py); they stay registered, so the pages' own links to them still resolve.
@@ -23,7 +26,6 @@ PAGES = [
     ("pages/tune.py", "Tune", ":material/tune:", "tune"),
 ]
 
-flags = classroom.flags()
 page = st.navigation([
     st.Page(path, title=title, icon=icon, url_path=url_path, default=not url_path,
             visibility=classroom.page_visibility(url_path, flags))
@@ -31,6 +33,8 @@ page = st.navigation([
 ])
 layout.apply(flags)
 # Before any page reads the config: a shared link sets it up before the default preset would.
+# After a server restart: "your previous run ended with the server" (reads the URL before sync_url rewrites it).
+restart.notice()
 share.sync_url()
 if classroom.error():
     st.warning(plain(classroom.error()), icon=":material/visibility_off:")  # quotes the link: plain text
