@@ -21,11 +21,17 @@ from typing import Any
 _ACTIVE = re.compile(r"(?<![A-Za-z0-9])[_-]|[_-](?![A-Za-z0-9])|(?<![0-9])\.|\.(?![0-9])|[\\`*{}\[\]<>#+=!|~$:&@]")
 # Line starts that Markdown reads as structure even when escaped characters follow (indented code).
 _LEADING_SPACE = re.compile(r"^[ \t]+", re.MULTILINE)
+# GFM's literal autolinks (http://…, www.…, a@b.c) ignore backslash escapes: an invisible word joiner
+# (U+2060) inside the trigger breaks them and shows nothing.
+JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=ftp)(?=:)|(?<=mailto)(?=:)|(?<=xmpp)(?=:)|"
+                       r"(?<=\bw)(?=ww\.)|(?<=@)")
 
 
 def plain(text: object) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it exactly as written."""
-    return _LEADING_SPACE.sub("", _ACTIVE.sub(lambda m: "\\" + m.group(0), str(text)))
+    text = _AUTOLINK.sub(JOINER, str(text))
+    return _LEADING_SPACE.sub("", _ACTIVE.sub(lambda m: "\\" + m.group(0), text))
 
 
 def md(template: str, *values: object, **named: object) -> str:
@@ -114,4 +120,4 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def as_read(markdown: str) -> str:
     """The text a reader sees for Markdown without other markup: its backslash escapes resolved (``\\[`` is ``[``)."""
-    return _ESCAPE.sub(r"\1", markdown)
+    return _ESCAPE.sub(r"\1", markdown).replace(JOINER, "")
