@@ -7,11 +7,14 @@ from mtl_core.errors import MTLError
 from mtl_core.presets import IRIS_MEASUREMENTS, TUTORIAL_FLOWERS
 from ui import entry, state
 from ui.inputs import most_common, slider_spec
+from ui.landscape import LIVE_SECONDS as LANDSCAPE_SECONDS
+from ui.landscape import curves_panel, landscape_panel
 
 entry.through_app()
 
-# While the model still trains, the predictions follow its latest weights this often (seconds).
-LIVE_SECONDS = 1.0
+# While the model still trains, the predictions, curves and landscapes follow its latest weights this often
+# (seconds): the landscapes refresh at least twice a second.
+LIVE_SECONDS = LANDSCAPE_SECONDS
 
 st.title("Predict")
 # The session's training, or a run opened from the Runs page since (whichever is newer).
@@ -138,14 +141,14 @@ def _range_bar(value: float, low: float, high: float, median: float) -> None:
     st.progress(min(max((value - low) / ((high - low) or 1.0), 0.0), 1.0), text=where)
 
 
-def _predictions(values: dict, truth: dict | None) -> None:
+def _predictions(values: dict, truth: dict | None) -> dict | None:
     st.markdown("**Predictions**" + (f" (live, epoch {len(run.events())}/{run.config.epochs})" if run.running
                                      else ""))
     try:
         predicted = run.predictor.predict_one(values)
     except MTLError as exc:
         st.error(str(exc))
-        return
+        return None
     pred_cols = st.columns(min(len(tasks), 3), gap="large")
     for i, task in enumerate(tasks):
         p = predicted[task.name]
@@ -166,6 +169,7 @@ def _predictions(values: dict, truth: dict | None) -> None:
     if truth is not None:
         st.caption(f"Inputs from row {session.cache['example']} of the data, a "
                    f"{session.cache.get('example_split')} row.")
+    return predicted
 
 
 @st.fragment(run_every=LIVE_SECONDS if running else None)
@@ -181,9 +185,15 @@ def explorer(was_running: bool) -> None:
         st.rerun()
     features = st.container(key="features", border=True)
     prediction = st.container(key="prediction", border=True)
+    views = st.container()
     values = _current_values()
+    state.set_held_inputs(session, values)  # the landscapes on Train hold the other inputs here too
     with prediction:
-        _predictions(values, _truth(values))
+        predicted = _predictions(values, _truth(values))
+    if predicted is not None:
+        with views:
+            curves_panel(session, values, predicted)
+            landscape_panel(session, live=run.running, held=values)
     with features:
         _inputs()
 

@@ -25,6 +25,7 @@ from ui.charts import (
 from ui.compare_panel import compare_panel
 from ui.exports import export_section
 from ui.gates import gate_panel
+from ui.landscape import live_landscape
 from ui.results import held_out
 from ui.widgets import config_error
 
@@ -234,6 +235,9 @@ def live(was_running: bool) -> None:
 
 
 live(running)
+
+# ---- what each task learned: landscapes, trunk units, gates (ui/landscape.py), twice a second while training --
+live_landscape(session, running and not getattr(session.run, "paused", False))
 
 # ---- results -------------------------------------------------------------------------------------------
 if run.running:

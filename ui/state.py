@@ -230,6 +230,27 @@ def current_model() -> TrainingSession | None:
     return max(candidates, key=lambda s: s.token, default=None)
 
 
+# ---- what the live views of a model show: the Predict inputs' values and the landscape's two axes ----------
+def held_inputs(session: TrainingSession) -> dict[str, Any] | None:
+    """The Predict page's input values as last set for ``session``'s model (None until the page ran)."""
+    return session.cache.get("held_inputs")
+
+
+def set_held_inputs(session: TrainingSession, values: dict[str, Any]) -> None:
+    """Remember the Predict inputs, so the landscapes on Train hold the other inputs at the same values."""
+    session.cache["held_inputs"] = dict(values)
+
+
+def landscape_axes(session: TrainingSession) -> tuple[str, str] | None:
+    """The two inputs the landscapes of ``session``'s model are drawn over, once chosen."""
+    return session.cache.get("landscape_axes")
+
+
+def set_landscape_axes(session: TrainingSession, axes: tuple[str, str]) -> None:
+    """Choose the landscapes' two inputs (across, up)."""
+    session.cache["landscape_axes"] = tuple(axes)
+
+
 # ---- the notebook: the id (kept in the URL) that the session's recorded runs belong to ---------------
 def notebook() -> str | None:
     """The session's notebook id, once ``ui.share`` read or made it."""

@@ -1,0 +1,315 @@
+"""Live views of what each task learned (Train and Predict): output landscapes, trunk units, gates, curves.
+
+The numbers come from ``mtl_core.models.landscape`` (one compiled call per refresh); this module draws them.
+Each task's landscape is a plotly heatmap keyed ``landscape_<task>`` with the data points on top; the trunk's
+units and the MMoE gates are small images (an image swap costs the browser nothing like a chart remount).
+TensorFlow is imported only when a model is drawn, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from mtl_core.data.tasks import class_label
+from mtl_core.errors import MTLError
+from ui import state
+from ui.charts import LIVE_CONFIG, color
+from ui.inputs import most_common, slider_spec
+from ui.plain import html_text, plain, plain_figure
+
+if TYPE_CHECKING:
+    from mtl_core.models.landscape import Landscape, LandscapeProbe
+    from ui.state import TrainingSession
+
+#: Seconds between redraws of the live views while a model trains (at least twice a second).
+LIVE_SECONDS = 0.5
+#: Class colours: blue and orange first, as TensorFlow Playground draws its two classes.
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf")
+_NEGATIVE, _POSITIVE = np.array([245, 147, 34]), np.array([8, 119, 189])  # TensorFlow Playground's orange, blue
+_WHITE = np.array([255, 255, 255])
+# Pixels per landscape cell in the unit and gate pictures (60 cells -> 120 px).
+_SCALE = 2
+_PICTURE_WIDTH = 96
+_CHART_HEIGHT = 330
+
+
+def class_color(i: int) -> str:
+    """The colour of class ``i`` of a task."""
+    return CLASS_COLORS[i % len(CLASS_COLORS)]
+
+
+def _blend(hex_color: str, amount: float) -> str:
+    """``hex_color`` mixed with white: 0 is white, 1 the colour itself."""
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
+    mixed = (_WHITE + (rgb - _WHITE) * amount).round().astype(int)
+    return f"rgb({mixed[0]},{mixed[1]},{mixed[2]})"
+
+
+def _class_scale(n_classes: int) -> list[list[Any]]:
+    """A colour scale over [0, n): in [k, k+1) class k's colour, from pale (unsure) to strong (sure)."""
+    stops: list[list[Any]] = []
+    for k in range(n_classes):
+        stops.append([k / n_classes, _blend(class_color(k), 0.12)])
+        stops.append([(k + 1) / n_classes - (1e-6 if k < n_classes - 1 else 0.0), _blend(class_color(k), 0.7)])
+    return stops
+
+
+# ---- what the views are drawn for: the model, the held inputs, the axes -----------------------------------
+def probe(session: TrainingSession) -> LandscapeProbe:
+    """The session's compiled landscape probe, made once per model (a pool job's copy of it included)."""
+    predictor = session.run.predictor  # a pool job's property also brings its page-side weights up to date
+    cached = session.cache.get("landscape_probe")
+    if cached is None or cached.model is not predictor.model:
+        from mtl_core.models.landscape import LandscapeProbe
+
+        cached = LandscapeProbe(predictor)
+        session.cache["landscape_probe"] = cached
+    return cached
+
+
+def held_values(session: TrainingSession) -> dict[str, object]:
+    """The other inputs' values: the Predict sliders' as last set for this run, else each input's median."""
+    held = state.held_inputs(session)
+    if held is not None:
+        return held
+    frame, schema = session.frame, session.run.info.schema
+    return {c: most_common(frame[c]) if c in schema.categories else slider_spec(frame[c]).default
+            for c in schema.columns}
+
+
+def axis_pickers(session: TrainingSession) -> tuple[str, str] | None:
+    """Two selectboxes (``landscape_x``, ``landscape_y``) choosing the plane; None with fewer than two inputs."""
+    from mtl_core.models.landscape_data import axis_inputs, default_axes
+
+    schema = session.run.info.schema
+    options = axis_inputs(schema)
+    axes = state.landscape_axes(session) or default_axes(schema)
+    if axes is None:
+        return None
+    cols = st.columns(2)
+    for col, key, current in zip(cols, ("landscape_x", "landscape_y"), axes):
+        st.session_state[key] = current  # the session's choice shows after a page switch as well
+        col.selectbox("Across" if key == "landscape_x" else "Up", options, key=key,
+                      on_change=_put_axes, args=(session,), format_func=plain)
+    return state.landscape_axes(session) or axes
+
+
+def _put_axes(session: TrainingSession) -> None:
+    x, y = st.session_state["landscape_x"], st.session_state["landscape_y"]
+    old = state.landscape_axes(session)
+    if x == y and old is not None:
+        # The same input on both axes: swap, as a picker of two different things would.
+        x, y = (x, old[0]) if old[1] == x else (old[1], y)
+    if x != y:
+        state.set_landscape_axes(session, (x, y))
+
+
+# ---- figures ------------------------------------------------------------------------------------------------
+def landscape_figure(view: Landscape, task: str, points: Any, current: tuple[float, float] | None,
+                     classes: list[str]) -> go.Figure:
+    """One task's prediction over the plane (class colour by confidence, or a colour scale), the data on top."""
+    grid, out = view.grid, view.tasks[task]
+    fig = go.Figure()
+    targets = points.targets[task]
+    if out.kind == "regression":
+        low = float(min(targets.min(initial=np.inf), out.value.min()))
+        high = float(max(targets.max(initial=-np.inf), out.value.max()))
+        fig.add_trace(go.Heatmap(x=grid.x, y=grid.y, z=out.value, zmin=low, zmax=high, colorscale="Viridis",
+                                 colorbar={"thickness": 10, "len": 0.9}, name=html_text(task),
+                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{z:.4g}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=points.x, y=points.y, mode="markers", name="data", showlegend=False,
+                                 marker={"color": targets, "colorscale": "Viridis", "cmin": low, "cmax": high,
+                                         "size": 7, "line": {"color": "white", "width": 1}},
+                                 hovertemplate="%{x:.3g}, %{y:.3g}: true %{marker.color:.4g}<extra></extra>"))
+    else:
+        n = len(classes)
+        sure = (out.confidence - 1.0 / n) / (1.0 - 1.0 / n)
+        z = out.label + np.clip(sure, 0.0, 0.999)
+        fig.add_trace(go.Heatmap(x=grid.x, y=grid.y, z=z, zmin=0.0, zmax=float(n), colorscale=_class_scale(n),
+                                 showscale=False, customdata=out.confidence, text=None, name=html_text(task),
+                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{customdata:.0%} sure<extra></extra>"))
+        for k, label in enumerate(classes):
+            mask = targets == k
+            fig.add_trace(go.Scatter(x=points.x[mask], y=points.y[mask], mode="markers", name=html_text(label),
+                                     marker={"color": class_color(k), "size": 7, "line": {"color": "white",
+                                                                                            "width": 1}},
+                                     hovertemplate=f"%{{x:.3g}}, %{{y:.3g}}: {html_text(label)}<extra></extra>"))
+    if current is not None:
+        fig.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="current point",
+                                 showlegend=False, hoverinfo="skip",
+                                 marker={"symbol": "x-thin", "size": 14, "line": {"color": "black", "width": 3}}))
+    fig.update_layout(height=_CHART_HEIGHT, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision=task,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+                      xaxis={"title": html_text(grid.x_name), "range": [float(grid.x[0]), float(grid.x[-1])]},
+                      yaxis={"title": html_text(grid.y_name), "range": [float(grid.y[0]), float(grid.y[-1])]})
+    return plain_figure(fig)
+
+
+def _picture(values: np.ndarray, bars: list[tuple[str, float]] = (), signed: bool = True) -> np.ndarray:
+    """An RGB image of a map over the plane (y up): orange below 0, blue above, white at 0; bars under it."""
+    top = np.abs(values).max() or 1.0
+    scaled = np.clip(values / top, -1.0, 1.0)[::-1]  # row 0 of the image is the top of the plane
+    if not signed:
+        scaled = np.clip(values[::-1], 0.0, 1.0)
+    far = np.where(scaled[..., None] < 0, _NEGATIVE, _POSITIVE)
+    rgb = _WHITE + (far - _WHITE) * np.abs(scaled)[..., None]
+    image = np.repeat(np.repeat(rgb, _SCALE, axis=0), _SCALE, axis=1)
+    width = image.shape[1]
+    for hex_color, share in bars:
+        strip = np.full((6, width, 3), 240.0)
+        strip[1:5, : max(int(round(share * width)), 0)] = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
+        image = np.concatenate([image, strip], axis=0)
+    return image.round().astype(np.uint8)
+
+
+def _units(view: Landscape, tasks: list[str]) -> None:
+    if not view.unit_index:
+        st.caption("This model has no shared layer to picture.")
+        return
+    most = max((float(u.max()) for u in view.usage.values()), default=0.0) or 1.0
+    images, captions = [], []
+    for k, unit in enumerate(view.unit_index):
+        bars = [(color(i), float(view.usage[t][k]) / most) for i, t in enumerate(tasks) if t in view.usage]
+        images.append(_picture(view.units[k], bars))
+        shares = " · ".join(f"{t} {view.usage[t][k]:.0%}" for t in tasks if t in view.usage)
+        captions.append(f"unit {unit + 1}: {shares}")
+    st.image(images, caption=captions, width=_PICTURE_WIDTH, output_format="PNG")
+
+
+def _gates(view: Landscape, tasks: list[str]) -> None:
+    for i, task in enumerate(tasks):
+        gates = view.gates.get(task)
+        if gates is None:
+            continue
+        st.markdown(f"Gate of **{plain(task)}**: the weight it gives each expert across the plane")
+        images = [_picture(g, [(color(i), float(g.mean()))], signed=False) for g in gates]
+        st.image(images, caption=[f"expert {e + 1}: {g.mean():.0%}" for e, g in enumerate(gates)],
+                 width=_PICTURE_WIDTH, output_format="PNG")
+
+
+# ---- the panel ----------------------------------------------------------------------------------------------
+def landscape_panel(session: TrainingSession, *, live: bool, held: dict[str, object] | None = None) -> None:
+    """The views in a container keyed ``landscape``: axis pickers, each task's landscape, the trunk, the gates."""
+    from mtl_core.models.landscape_data import data_points
+
+    run = session.run
+    tasks = session.task_names
+    with st.container(key="landscape"):
+        st.markdown("**What each task learned**: its prediction over two inputs, the other inputs held at the "
+                    "Predict page's values")
+        axes = axis_pickers(session)
+        if axes is None:
+            st.caption("A landscape needs two numeric inputs; this model has fewer (the response curves on "
+                       "Predict show each input).")
+            return
+        held = held if held is not None else held_values(session)
+        try:
+            view = probe(session).landscape(run.prepared, held, *axes)
+        except MTLError as exc:
+            st.error(plain(str(exc)))
+            return
+        points = session.cache.get("landscape_points")
+        if points is None or points[0] != axes:
+            points = (axes, data_points(run.prepared, *axes))
+            session.cache["landscape_points"] = points
+        current = (float(held[axes[0]]), float(held[axes[1]]))
+        config = LIVE_CONFIG if live else None
+        task_by_name = {t.name: t for t in run.info.tasks}
+        cols = st.columns(min(len(tasks), 3))
+        for i, task in enumerate(tasks):
+            with cols[i % len(cols)]:
+                st.markdown(f"**{plain(task)}**")
+                figure = landscape_figure(view, task, points[1], current, list(task_by_name[task].classes or []))
+                st.plotly_chart(figure, key=f"landscape_{task}", config=config)
+        with st.container(key="landscape_units"):
+            st.markdown(f"**The shared trunk** (`{view.unit_layer}`): each unit's activation over the same plane "
+                        "(blue above 0, orange below); the bars under it, one per task in the loss chart's "
+                        "colours, show how strongly that task's head uses the unit (share of the head's first "
+                        "weights)")
+            _units(view, tasks)
+        if view.gates:
+            with st.container(key="landscape_gates"):
+                _gates(view, tasks)
+
+
+# ---- response curves (Predict) ------------------------------------------------------------------------------
+def curves_figure(curves: Any, task: str, held: dict[str, object], predicted: Any, classes: list[str],
+                  inputs: list[str]) -> go.Figure:
+    """One task's prediction as each input sweeps its values (one panel per input), the current point marked."""
+    fig = go.Figure()
+    n = len(inputs)
+    gap = 0.04
+    width = (1.0 - gap * (n - 1)) / n
+    layout: dict[str, Any] = {}
+    for j, column in enumerate(inputs):
+        axis = "" if j == 0 else str(j + 1)
+        xs = curves.values[column]
+        xs = [html_text(v) for v in xs] if isinstance(xs, list) else xs
+        out = curves.tasks[column][task]
+        at = held[column]
+        at = html_text(class_label(at)) if isinstance(xs, list) else float(at)
+        mode = "lines+markers" if isinstance(xs, list) else "lines"
+        if out.kind == "regression":
+            fig.add_trace(go.Scatter(x=xs, y=out.value, mode=mode, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                                     line={"color": color(0)}, showlegend=False, name=html_text(task)))
+            fig.add_trace(go.Scatter(x=[at], y=[predicted.value], mode="markers", xaxis=f"x{axis}",
+                                     yaxis=f"y{axis}", showlegend=False, hoverinfo="skip",
+                                     marker={"color": "black", "size": 9}))
+        else:
+            probs = out.probabilities
+            chosen = classes.index(predicted.label) if predicted.label in classes else 0
+            for k, label in enumerate(classes):
+                fig.add_trace(go.Scatter(x=xs, y=probs[:, k], mode=mode, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                                         name=html_text(label), legendgroup=str(k), showlegend=j == 0,
+                                         line={"color": class_color(k)}))
+            fig.add_trace(go.Scatter(x=[at], y=[predicted.probabilities[predicted.label]], mode="markers",
+                                     xaxis=f"x{axis}", yaxis=f"y{axis}", showlegend=False, hoverinfo="skip",
+                                     marker={"color": class_color(chosen), "size": 10,
+                                             "line": {"color": "black", "width": 2}}))
+        start = j * (width + gap)
+        layout[f"xaxis{axis}"] = {"domain": [start, start + width], "title": html_text(column),
+                                  "anchor": f"y{axis}"}
+        y_axis: dict[str, Any] = {"anchor": f"x{axis}"}
+        if out.kind != "regression":
+            y_axis["range"] = [-0.02, 1.02]
+        if j:
+            y_axis["matches"] = "y"
+            y_axis["showticklabels"] = False
+        layout[f"yaxis{axis}"] = y_axis
+    fig.update_layout(height=230, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision=task,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, **layout)
+    return plain_figure(fig)
+
+
+def curves_panel(session: TrainingSession, held: dict[str, object], predicted: dict[str, Any]) -> None:
+    """Every task's response curves, in a container keyed ``curves``; charts keyed ``curves_<task>``."""
+    run = session.run
+    with st.container(key="curves"):
+        st.markdown("**Response curves**: each task's prediction as one input moves through its range, the others "
+                    "held at the sliders (the dot: the current inputs)")
+        try:
+            curves = probe(session).curves(run.prepared, held)
+        except MTLError as exc:
+            st.error(plain(str(exc)))
+            return
+        inputs = run.info.schema.columns
+        config = LIVE_CONFIG if run.running else None
+        for task in run.info.tasks:
+            st.markdown(f"**{plain(task.name)}**" + ("" if task.kind == "regression" else
+                                                     ": probability of each class"))
+            st.plotly_chart(curves_figure(curves, task.name, held, predicted[task.name], list(task.classes or []),
+                                          inputs), key=f"curves_{task.name}", config=config)
+
+
+def _live_panel(session: TrainingSession, live: bool) -> None:
+    landscape_panel(session, live=live)
+
+
+def live_landscape(session: TrainingSession, live: bool) -> None:
+    """The panel in its own fragment, redrawn every LIVE_SECONDS while ``live`` (a model training)."""
+    st.fragment(_live_panel, run_every=LIVE_SECONDS if live else None)(session, live)
