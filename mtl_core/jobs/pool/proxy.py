@@ -251,7 +251,8 @@ class PoolTrainResult:
     """A finished training's result as a page sees a ``TrainResult``; ``model`` (page-side) is built on first use."""
 
     def __init__(self, job: PoolTrainingJob, history: list, stopped_reason: str, message: str,
-                 test_metrics: dict, seconds: float, weights: list | None, keras_bytes: bytes | None) -> None:
+                 test_metrics: dict, seconds: float, weights: list | None, keras_bytes: bytes | None,
+                 weights_epoch: int = 0) -> None:
         self._job = job
         self.config = job.config
         self.prepared = job.prepared
@@ -261,6 +262,8 @@ class PoolTrainResult:
         self.test_metrics = test_metrics
         self.seconds = seconds
         self.keras_bytes = keras_bytes
+        #: The epoch whose weights the model holds (early stopping's best, else the last one applied).
+        self.weights_epoch = weights_epoch
         self._weights = weights
 
     @property
@@ -277,7 +280,8 @@ class PoolTrainResult:
         """The CLI's ``--json`` object."""
         return {"config": self.config.to_dict(), "epochs_run": self.epochs_run,
                 "stopped_reason": self.stopped_reason, "message": self.message,
-                "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics}
+                "history": [e.to_dict() for e in self.history], "test_metrics": self.test_metrics,
+                "weights_epoch": self.weights_epoch}
 
 
 class PoolTrainingJob(PoolJob):
@@ -460,7 +464,7 @@ class PoolTrainingJob(PoolJob):
             self._events = list(payload["history"])
         return PoolTrainResult(self, payload["history"], payload["stopped_reason"], payload["message"],
                                payload["test_metrics"], float(payload["seconds"]), payload["weights"],
-                               payload.get("keras"))
+                               payload.get("keras"), int(payload.get("weights_epoch", len(payload["history"]))))
 
     def _stopped_result(self) -> PoolTrainResult:
         history = self.events()
@@ -468,4 +472,5 @@ class PoolTrainingJob(PoolJob):
                    "Stopped by request before the first epoch.")
         latest = self._weights[1] if self._weights is not None else None
         seconds = history[-1].elapsed if history else 0.0
-        return PoolTrainResult(self, history, "stopped", message, {}, seconds, latest, None)
+        shipped = self._weights[0] if self._weights is not None else 0
+        return PoolTrainResult(self, history, "stopped", message, {}, seconds, latest, None, shipped)

@@ -203,7 +203,8 @@ def training_payload(job: Any) -> dict:
     result = job.result
     return {"history": result.history, "stopped_reason": result.stopped_reason, "message": result.message,
             "test_metrics": result.test_metrics, "seconds": result.seconds, "elapsed": job.elapsed,
-            "weights": result.model.get_weights(), "keras": model_bytes(result.model, job.info)}
+            "weights": result.model.get_weights(), "keras": model_bytes(result.model, job.info),
+            "weights_epoch": getattr(result, "weights_epoch", len(result.history))}
 
 
 def _configure(threads: int) -> None:
