@@ -91,3 +91,11 @@ def test_the_chart_builders_escape_task_and_class_names():
     assert "<a" not in str(fig.data[0].x) and "&lt;a" in str(fig.data[0].x)
     fig = scatter_figure(link, np.array([1.0, 2.0]), np.array([1.5, 2.5]))
     assert fig.data[1].name == html_text(link) and "<a" not in fig.layout.xaxis.title.text
+
+
+def test_escaping_for_plotly_twice_is_escaping_once():
+    link = "<a href=x>y</a> R&D"
+    once = html_text(link)
+    assert once == "&lt;a href=x&gt;y&lt;/a&gt; R&amp;D" and html_text(once) == once
+    fig = plain_figure(go.Figure(go.Scatter(x=[1], y=[1], name=once)))
+    assert fig.data[0].name == once
