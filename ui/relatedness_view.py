@@ -1,4 +1,5 @@
-"""Relatedness lab: the study's settings (kept per session), its figure and its table."""
+"""Relatedness lab: the study's settings (kept per session), its figures and its table; each shared model's gain
+over the single-task models is shown with its 95 % interval across seeds (error bars) and a verdict in words."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mtl_core.experiments import stats
 from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS, TASKS, gains_by_seed
 from ui import state
 from ui.charts import NEGATIVE_COLOR, color
@@ -55,27 +57,44 @@ def _dodged(p: pd.Series, model: str, dodge: bool) -> np.ndarray:
     return x + (MODELS.index(model) - 1) * DODGE if dodge else x
 
 
-def gain_figure(frame: pd.DataFrame) -> go.Figure:
-    """Each shared model's gain over the single-task models against p (mean ± sd over seeds); below 0 (red
-    band) sharing hurts: negative transfer."""
+def gain_spread(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (p, model) of a study's tidy frame: mean, sd, lo, hi (95 % interval), verdict and seeds of the shared
+    model's per-seed gain over the single-task models (``mtl_core.experiments.stats``)."""
     gains = gains_by_seed(frame)
+    rows = []
+    for (p, model), group in gains.groupby(["p", "model"], sort=True):
+        spread = stats.spread(group["gain_vs_single_pct"].tolist())
+        rows.append({"p": float(p), "model": model, "mean": spread.mean, "sd": spread.sd, "lo": spread.ci[0],
+                     "hi": spread.ci[1], "verdict": spread.verdict, "seeds": spread.n})
+    return pd.DataFrame(rows, columns=["p", "model", "mean", "sd", "lo", "hi", "verdict", "seeds"])
+
+
+def gain_figure(frame: pd.DataFrame) -> go.Figure:
+    """Each shared model's gain over the single-task models against p (mean over seeds, 95 % interval as error
+    bars, verdict on hover); below 0 (red band) sharing hurts: negative transfer."""
+    spread = gain_spread(frame)
     fig = go.Figure()
     fig.add_hrect(y0=-1000, y1=0, fillcolor=NEGATIVE_COLOR, opacity=0.06, line_width=0)
     fig.add_hline(y=0, line={"color": "#888888", "width": 1})
+    several = bool((spread["seeds"] > 1).any())
     for model in MODELS[1:]:
-        rows = gains[gains["model"] == model]
+        rows = spread[spread["model"] == model].sort_values("p")
         if rows.empty:
             continue
-        by_p = rows.groupby("p", sort=True)["gain_vs_single_pct"]
-        mean, sd, seeds = by_p.mean(), by_p.std(), by_p.count()
+        mean = rows["mean"].to_numpy(dtype=float)
+        above, below = rows["hi"].to_numpy(dtype=float) - mean, mean - rows["lo"].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(
-            x=mean.index.to_numpy(dtype=float), y=mean.to_numpy(dtype=float), name=MODEL_TITLES[model],
+            x=_dodged(rows["p"], model, several), y=mean, name=MODEL_TITLES[model],
             mode="lines+markers", line={"color": MODEL_COLORS[model], "width": 2.5}, marker={"size": 8},
-            error_y={"type": "data", "array": np.nan_to_num(sd.to_numpy(dtype=float)),
-                     "visible": bool((seeds > 1).any()), "thickness": 1.2},
-            hovertemplate=f"{MODEL_TITLES[model]}, p=%{{x:g}}: %{{y:+.1f}} % vs single-task<extra></extra>"))
-    values = gains["gain_vs_single_pct"].to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
+            customdata=np.stack([rows["p"].to_numpy(dtype=float), rows["sd"].to_numpy(dtype=float),
+                                 rows["seeds"].to_numpy(dtype=float)], axis=1),
+            text=rows["verdict"].tolist(),
+            error_y={"type": "data", "symmetric": False, "array": np.nan_to_num(above),
+                     "arrayminus": np.nan_to_num(below), "visible": several, "thickness": 1.2},
+            hovertemplate=f"{MODEL_TITLES[model]}, p=%{{customdata[0]:g}}: %{{y:+.1f}} % ± %{{customdata[1]:.1f}} "
+                          "vs single-task over %{customdata[2]} seeds: %{text}<extra></extra>"))
+    ends = np.concatenate([spread["mean"], spread["lo"], spread["hi"]]).astype(float)
+    finite = ends[np.isfinite(ends)]
     # Always show both sides of 0 (at least ±5 %), with room for the error bars.
     low = min(float(finite.min()) if finite.size else 0.0, -5.0) * 1.15
     high = max(float(finite.max()) if finite.size else 0.0, 5.0) * 1.15
@@ -118,7 +137,10 @@ def study_figure(summary: pd.DataFrame) -> go.Figure:
         fig.update_yaxes(title_text="test loss (standardised MSE)" if col == 1 else None, row=1, col=col,
                          secondary_y=False, rangemode="tozero")
         low = min(0.0, float(by_p.min()) if len(by_p) else 0.0)
-        fig.update_yaxes(title_text="label correlation" if col == len(tasks) else None, row=1, col=col,
+        # One correlation scale, on the last panel only: between two panels its ticks ran into the next
+        # panel's loss ticks once the page was narrower than about 1000 px (the range is the same in every panel).
+        last = col == len(tasks)
+        fig.update_yaxes(title_text="label correlation" if last else None, row=1, col=col, showticklabels=last,
                          secondary_y=True, range=[low - 0.05, 1.05], showgrid=False, tickmode="linear", tick0=0,
                          dtick=0.25)
         fig.update_xaxes(title_text="task relatedness p", row=1, col=col)
@@ -131,10 +153,20 @@ def _cell(mean: float, sd: float) -> str:
     return f"{mean:.3f} ± {sd:.3f}" if math.isfinite(sd) else f"{mean:.4f}"
 
 
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+def _gain_text(gain: dict) -> str:
+    """``+4.2 ± 1.3 [+1.0, +7.4]`` (mean ± sd [95 % interval]), or the mean alone with one seed."""
+    lo, hi = gain["ci"]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{gain['mean']:+.1f} (1 seed)" if math.isfinite(gain["mean"]) else "—"
+    return f"{gain['mean']:+.1f} ± {gain['sd']:.1f} [{lo:+.1f}, {hi:+.1f}]"
+
+
+def summary_table(summary: pd.DataFrame, gains: list[dict] | None = None) -> pd.DataFrame:
     """One row per p: measured correlation, each model's test loss per task (mean ± sd over seeds) and each
-    shared model's gain over the single-task models (mean over tasks, percent; positive = sharing helps)."""
+    shared model's gain over the single-task models (mean over tasks, percent; positive = sharing helps); with
+    ``gains`` (``RelatednessResult.gain_spread()``) also its mean ± sd [95 % interval] and verdict."""
     present = [m for m in MODELS if m in set(summary["model"])]
+    by_gain = {(g["p"], g["model"]): g for g in gains or []}
     rows = []
     for p, group in summary.groupby("p", sort=True):
         by = group.set_index(["model", "task"])
@@ -149,22 +181,40 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
             for model in present:
                 if model != "single":
                     row[f"{MODEL_TITLES[model]} gain %"] = round(float(by.loc[model, "gain_vs_single_pct"].mean()), 1)
+                    gain = by_gain.get((float(p), model))
+                    if gain is not None:
+                        row[f"{MODEL_TITLES[model]} gain ± sd [95 % CI]"] = _gain_text(gain)
+                        row[f"{MODEL_TITLES[model]} verdict"] = gain["verdict"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def findings(summary: pd.DataFrame) -> list[str]:
-    """Plain sentences on what this run shows: each shared model's gain at the lowest and the highest p."""
+def findings(summary: pd.DataFrame, gains: list[dict] | None = None) -> list[str]:
+    """Plain sentences on what this run shows: each shared model's gain at the lowest and the highest p, with
+    its 95 % interval and verdict when ``gains`` (``RelatednessResult.gain_spread()``) is given."""
     if "single" not in set(summary["model"]) or summary.empty:
         return []
     ps = sorted(set(summary["p"]))
+    by_gain = {(g["p"], g["model"]): g for g in gains or []}
     out = []
     for model in MODELS[1:]:
         rows = summary[summary["model"] == model]
         if rows.empty:
             continue
         gain = rows.groupby("p")["gain_vs_single_pct"].mean()
-        parts = [f"{gain[p]:+.1f} % at p = {p:g}" for p in dict.fromkeys([ps[0], ps[-1]]) if p in gain.index]
+        parts = []
+        for p in dict.fromkeys([ps[0], ps[-1]]):
+            if p not in gain.index:
+                continue
+            spread = by_gain.get((float(p), model))
+            if spread is None or not math.isfinite(spread["ci"][0]):
+                parts.append(f"{gain[p]:+.1f} % at p = {p:g}")
+            else:
+                lo, hi = spread["ci"]
+                parts.append(f"{spread['mean']:+.1f} % [{lo:+.1f}, {hi:+.1f}] at p = {p:g}: {spread['verdict']}")
+        seeds = max((g["seeds"] for g in by_gain.values() if g["model"] == model), default=0)
+        tail = f" ({seeds} seeds; 95 % intervals)" if seeds > 1 else " (one seed: no interval, so no verdict)" \
+            if by_gain else ""
         out.append(f"{MODEL_TITLES[model]} vs single-task models (lower test loss = positive): " + ", ".join(parts)
-                   + ".")
+                   + tail + ".")
     return out
