@@ -20,7 +20,8 @@ def training_status() -> None:
         run = session.run
         done, total = len(run.events()), run.config.epochs
         if run.running:
-            st.progress(done / total, text=f"Training: epoch {done}/{total}")
+            # A continuous run goes past its epoch budget: the bar stays full instead of raising.
+            st.progress(min(done / total, 1.0), text=f"Training: epoch {done}/{total}")
         elif run.error:
             st.caption("Training failed; see the Train page.")
         elif run.result is not None:
