@@ -95,7 +95,7 @@ def axis_pickers(session: TrainingSession) -> tuple[str, str] | None:
     for col, key, current in zip(cols, ("landscape_x", "landscape_y"), axes):
         st.session_state[key] = current  # the session's choice shows after a page switch as well
         col.selectbox("Across" if key == "landscape_x" else "Up", options, key=key,
-                      on_change=_put_axes, args=(session,), format_func=plain)
+                      on_change=_put_axes, args=(session,))  # options are plain text already
     return state.landscape_axes(session) or axes
 
 
