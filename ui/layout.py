@@ -15,11 +15,18 @@ _BASE = """
 /* Metric values and labels (test metrics, predictions): sized by the column they sit in (a third of a
    1024 px page is ~200 px), so "0.793" or "Chinstrap" fits; a value still too long wraps rather than "0.7…". */
 [data-testid="stColumn"] { container-type: inline-size; }
-[data-testid="stMetricValue"] { font-size: clamp(1rem, 11cqi, 2.25rem); line-height: 1.25; }
+[data-testid="stMetricValue"] { font-size: clamp(1rem, 14cqi, 2.25rem); line-height: 1.25; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] *, [data-testid="stMetricLabel"],
 [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   overflow-wrap: anywhere;
+}
+/* Button labels: in a column too narrow for the label, wrap it onto two lines instead of "Compare with…"
+   (or the bare icon). Rows of buttons are flowing containers, where each button is as wide as its label. */
+[data-testid="stButton"] button [data-testid="stMarkdownContainer"],
+[data-testid="stDownloadButton"] button [data-testid="stMarkdownContainer"],
+[data-testid="stButton"] button p, [data-testid="stDownloadButton"] button p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
 /* Widget labels ("Layer 1") stay on one line as long as the box is wide enough, then wrap between words. */
 [data-testid="stWidgetLabel"] p { overflow-wrap: normal; word-break: keep-all; }
