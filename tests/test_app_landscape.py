@@ -67,6 +67,7 @@ def test_train_shows_a_landscape_per_task_and_the_trunk(trained):
     # The trunk's 10 units as pictures, captioned with each task's usage.
     captions = [caption for image in at.get("image") for caption in image.captions]
     assert len(captions) == 10 and all("species" in c and "petal_width" in c for c in captions)
+    assert [c.split(" · ")[0] for c in captions] == [str(i) for i in range(1, 11)]
 
 
 def test_axis_pickers_on_train_redraw_the_plane(trained):

@@ -34,7 +34,7 @@ _NEGATIVE, _POSITIVE = np.array([245, 147, 34]), np.array([8, 119, 189])  # Tens
 _WHITE = np.array([255, 255, 255])
 # Pixels per landscape cell in the unit and gate pictures (60 cells -> 120 px).
 _SCALE = 2
-_PICTURE_WIDTH = 96
+_PICTURE_WIDTH = 110
 _CHART_HEIGHT = 330
 
 
@@ -176,8 +176,9 @@ def _units(view: Landscape, tasks: list[str]) -> None:
     for k, unit in enumerate(view.unit_index):
         bars = [(color(i), float(view.usage[t][k]) / most) for i, t in enumerate(tasks) if t in view.usage]
         images.append(_picture(view.units[k], bars))
-        shares = " · ".join(f"{t} {view.usage[t][k]:.0%}" for t in tasks if t in view.usage)
-        captions.append(f"unit {unit + 1}: {shares}")
+        # Short enough for one line under a picture: "3 · y1 17% y2 6%" (unit 3; each task's usage).
+        shares = " ".join(f"{t} {view.usage[t][k]:.0%}" for t in tasks if t in view.usage)
+        captions.append(f"{unit + 1} · {shares}")
     st.image(images, caption=captions, width=_PICTURE_WIDTH, output_format="PNG")
 
 
@@ -228,9 +229,9 @@ def landscape_panel(session: TrainingSession, *, live: bool, held: dict[str, obj
                 st.plotly_chart(figure, key=f"landscape_{task}", config=config)
         with st.container(key="landscape_units"):
             st.markdown(f"**The shared trunk** (`{view.unit_layer}`): each unit's activation over the same plane "
-                        "(blue above 0, orange below); the bars under it, one per task in the loss chart's "
-                        "colours, show how strongly that task's head uses the unit (share of the head's first "
-                        "weights)")
+                        "(blue above 0, orange below). The bars under a unit, one per task in the loss chart's "
+                        "colours, and the caption (unit · each task's share) say how strongly that task's head "
+                        "uses it: the unit's share of the weights of the head's first layer")
             _units(view, tasks)
         if view.gates:
             with st.container(key="landscape_gates"):
