@@ -123,7 +123,7 @@ def notice() -> None:
             when = f"{record.started_at:%H:%M} UTC" if record.started_at else "earlier"
             scratch[_NOTICE] = md(
                 "Your previous run ({}, started {}) ended when the server restarted, after {} of {} epochs. "
-                "This page kept its setup from the link: press Train to run it again. Its last saved state "
+                "This page kept its setup from the link: press Play on Train to run it again. Its last saved state "
                 "(the loss curves up to epoch {}) is on Runs.", record.name, when, epochs, total, epochs)
     if scratch.get(_NOTICE):
         if state.training() is not None:
