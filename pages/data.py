@@ -5,12 +5,16 @@ import streamlit as st
 from mtl_core.config import TASK_KINDS
 from mtl_core.data.prepare import choose_inputs
 from mtl_core.data.registry import DATASETS
+from mtl_core.data.splits import small_test_warning, split_sizes
 from mtl_core.data.tasks import infer_kind, resolve_tasks
 from mtl_core.errors import MTLError
-from ui import state
+from ui import entry, state
+from ui.plain import md, plain
 from ui.summaries import column_summary, task_profile
 from ui.upload import csv_upload_section
 from ui.widgets import bound, config_error, show_error
+
+entry.through_app()
 
 st.title("Data & tasks")
 cfg = state.config()
@@ -62,7 +66,7 @@ if spec is not None and spec.params:
 try:
     dataset = state.dataset()
 except MTLError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 frame = dataset.frame
 
@@ -75,11 +79,17 @@ if "measured_correlation" in dataset.info:
                       delta=f"target p = {target:.2f}" if target is not None else None, delta_color="off",
                       delta_arrow="off")
 for note in dataset.notes:
-    notes_area.info(note, icon=":material/info:")
+    notes_area.info(plain(note), icon=":material/info:")
 
 # ---- the table ---------------------------------------------------------------------------------
 st.subheader("The data")
 st.caption(f"{len(frame):,} rows × {len(frame.columns)} columns")
+sizes = split_sizes(len(frame), cfg.val_fraction, cfg.test_fraction)
+st.caption(f"Split for training: {sizes['train']:,} train · {sizes['val']:,} validation · {sizes['test']:,} test rows "
+           "(fractions on Model & losses, More settings).")
+small_test = small_test_warning(len(frame), cfg.val_fraction, cfg.test_fraction, " (Model & losses, More settings)")
+if small_test:
+    st.warning(small_test, icon=":material/warning:")
 preview, summary = st.tabs(["Preview", "Column summary"])
 with preview:
     st.dataframe(frame.head(200), height=280)
@@ -103,20 +113,20 @@ for task_spec in cfg.tasks:
         continue
     inferred = infer_kind(frame[column])
     row = st.columns([1, 1, 3], vertical_alignment="center")
-    row[0].markdown(f"**{column}**")
+    row[0].markdown(md("**{}**", column))
     with row[1]:
-        bound(st.selectbox, f"Kind of {column}", f"kind:{column}",
+        bound(st.selectbox, plain(f"Kind of {column}"), f"kind:{column}",
               lambda task_spec=task_spec, inferred=inferred: task_spec.kind or inferred,
               lambda v, column=column, inferred=inferred: state.set_task_kind(column, None if v == inferred else v),
               options=list(TASK_KINDS), label_visibility="collapsed",
               format_func=lambda k, inferred=inferred: f"{k} (inferred)" if k == inferred else k)
     kind = task_spec.kind or inferred
     kinds.append(kind)
-    row[2].caption(task_profile(frame[column], kind))
+    row[2].caption(plain(task_profile(frame[column], kind)))
     try:
         resolve_tasks(frame, [task_spec])
     except MTLError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 
 if kinds:
     n_class = sum(k != "regression" for k in kinds)
@@ -146,9 +156,9 @@ if cfg.inputs is None and cfg.tasks:
     try:
         _, input_notes = choose_inputs(frame, cfg)
     except MTLError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         for note in input_notes:
-            st.caption(note)
+            st.caption(plain(note))
 
 st.page_link("pages/model.py", label="Next: Model & losses", icon=":material/arrow_forward:")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mtl_core.config import kind_param
+from mtl_core.data.splits import small_test_warning, split_sizes
 from mtl_core.errors import MTLError
 from mtl_core.fields import FIELDS, widget_bounds
 from mtl_core.models.shape import model_shape
@@ -10,8 +11,10 @@ from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import entry, state
 from ui.config_upload import config_upload_section
 from ui.diagrams import architecture_dot
+from ui.limits import limit_error
+from ui.plain import md, plain
 from ui.share import share_link
-from ui.widgets import bound, config_error, show_error, sizes_editor
+from ui.widgets import bound, box_bounds, config_error, show_error, sizes_editor
 
 entry.through_app()
 
@@ -28,6 +31,8 @@ def field(widget, label: str, name: str, **kwargs):
     spec = FIELDS[name]
     if widget is st.selectbox:
         kwargs.setdefault("options", list(spec.options()))
+    elif widget is st.number_input:
+        kwargs = {**box_bounds(name), **kwargs}  # out-of-range values reach the core's message
     elif spec.kind in (int, float):
         kwargs = {**spec.widget_bounds(), **kwargs}
     value = bound(widget, label, name, lambda: getattr(state.config(), name),
@@ -112,7 +117,7 @@ with settings:
     if not uses_sliders:
         st.caption(entry.sliders_note)
     for task in tasks:
-        bound(st.slider, f"Loss weight of {task}", f"lw:{task}",
+        bound(st.slider, plain(f"Loss weight of {task}"), f"lw:{task}",
               lambda task=task: float(state.config().weights_for([task])[task]),
               lambda v, task=task: state.config().loss_weights.__setitem__(task, float(v)),
               **widget_bounds("loss_weights"), disabled=not uses_sliders)
@@ -120,12 +125,25 @@ with settings:
     shown.append(show_error(error, "loss_weights"))
 
     # ---- more ------------------------------------------------------------------------------------------
-    with st.expander("More settings: splits, early stopping, regression loss"):
+    try:
+        n_rows = len(state.dataset().frame)
+    except MTLError:
+        n_rows = None  # the data page says what is wrong with the data
+    # Outside the expander: a tiny test split must be seen without opening "More settings".
+    small_test = small_test_warning(n_rows, cfg.val_fraction, cfg.test_fraction, " (More settings, below)") \
+        if n_rows else None
+    if small_test:
+        st.warning(small_test, icon=":material/warning:")
+    with st.expander("More settings: splits, early stopping, regression loss", key="more_settings"):
         row = st.columns(2)
         with row[0]:
             field(st.slider, "Validation fraction", "val_fraction")
         with row[1]:
             field(st.slider, "Test fraction", "test_fraction")
+        if n_rows:
+            sizes = split_sizes(n_rows, cfg.val_fraction, cfg.test_fraction)
+            st.caption(f"{n_rows} rows: {sizes['train']} to train on, {sizes['val']} for validation (early "
+                       f"stopping watches these), {sizes['test']} held out for the test metrics.")
         row = st.columns(2)
         with row[0]:
             field(st.selectbox, "Regression loss", "regression_loss",
@@ -134,7 +152,9 @@ with settings:
             field(st.number_input, "Gradient-conflict check every N epochs (0 = off)", "conflict_every")
         row = st.columns(2)
         with row[0]:
-            field(st.checkbox, "Early stopping", "early_stopping")
+            field(st.checkbox, "Early stopping", "early_stopping",
+                  help="On by default: the run ends once the validation loss stops improving, and the results "
+                       "use the weights of the epoch with the lowest validation loss.")
             field(st.checkbox, "Standardise inputs", "standardize_inputs")
         with row[1]:
             field(st.number_input, "Patience (epochs)", "patience")
@@ -145,18 +165,22 @@ with picture:
         shape = model_shape(state.dataset().frame, cfg)
     except MTLError as exc:
         shape = model_shape(None, cfg)
-        st.caption(str(exc))
+        st.caption(plain(str(exc)))
     st.graphviz_chart(architecture_dot(cfg, shape), width="stretch")
 
-if error is None:
+too_large = limit_error(cfg) if error is None else None  # the server's limit on one run's size
+if too_large is not None:
+    status.warning(plain(str(too_large)), icon=":material/speed:")
+elif error is None:
     status.success("These settings are valid.", icon=":material/check_circle:")
 elif not any(shown):
-    status.error(str(error))
+    status.error(plain(str(error)))
     # Errors about the tasks or inputs are fixed on the data page.
     if error.param in ("tasks", "inputs", "task", *(kind_param(t) for t in tasks)):
         st.page_link("pages/data.py", label="Fix it on Data & tasks", icon=":material/table:")
 else:
-    status.warning(f"One setting needs fixing: {error.param} (see below).", icon=":material/warning:")
+    status.warning(md("One setting needs fixing: {} (see below).", error.param), icon=":material/warning:")
 share_link()
-config_upload_section()
+with st.container(key="config_file"):  # a key, so a classroom link can hide it (ui/classroom.py: share)
+    config_upload_section()
 st.page_link("pages/train.py", label="Next: Train", icon=":material/arrow_forward:")
