@@ -65,8 +65,10 @@ class TrainConfig:
     weighting: str = "fixed"
     weighting_params: dict[str, float] = field(default_factory=dict)
     regression_loss: str = "mse"
-    early_stopping: bool = False
-    patience: int = 10
+    # On by default: results come from the epoch with the lowest validation loss, not from wherever the epoch
+    # budget ran out while the validation loss climbed; 20 epochs of patience ride out small-split noise.
+    early_stopping: bool = True
+    patience: int = 20
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     standardize_inputs: bool = True
@@ -143,11 +145,14 @@ def _check_choice(name: str, value: object, choices: tuple[str, ...] | list[str]
     return str(value)
 
 
-def _check_sizes(name: str, sizes: object, *, allow_empty: bool = True) -> list[int]:
+def _check_sizes(name: str, sizes: object, *, allow_empty: bool = True, row: str | None = None) -> list[int]:
     if not isinstance(sizes, (list, tuple)):
         raise bad_value(name, sizes, "expected a list of layer sizes")
     if not sizes and not allow_empty:
         raise bad_value(name, list(sizes), "expected at least one layer")
+    most = FIELDS[row or name].max_layers
+    if most is not None and len(sizes) > most:
+        raise bad_value(name, list(sizes), f"expected at most {most} layers, got {len(sizes)}")
     for size in sizes:
         if not _is_number(size) or int(size) != size or not 1 <= size <= MAX_LAYER_UNITS:
             raise bad_value(name, list(sizes), f"every layer size must be a whole number from 1 to {MAX_LAYER_UNITS}")
@@ -207,7 +212,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     for task, sizes in config.heads.items():
         if task not in names:
             raise bad_value("heads", task, f"not a task; tasks are {names}")
-        config.heads[task] = _check_sizes(f"heads[{task!r}]", sizes)
+        config.heads[task] = _check_sizes(f"heads[{task!r}]", sizes, row="heads")
     for name in ("activation", "dropout", "l2", "experts", "expert_units", "optimizer", "lr", "batch_size",
                  "epochs"):
         setattr(config, name, _check_field(name, getattr(config, name)))
@@ -226,7 +231,8 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     for name in ("regression_loss", "patience", "val_fraction", "test_fraction"):
         setattr(config, name, _check_field(name, getattr(config, name)))
     if config.early_stopping and config.val_fraction == 0:
-        raise bad_value("early_stopping", True, "early stopping needs a validation split (val_fraction > 0)")
+        raise bad_value("early_stopping", True, "early stopping needs a validation split (val_fraction > 0); "
+                        "keep one, or turn early stopping off (--no-early-stopping)")
     config.conflict_every = _check_field("conflict_every", config.conflict_every)
     config.seed = _check_field("seed", config.seed)
     return config
