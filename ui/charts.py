@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from mtl_core.training.events import weight_changes as user_weight_changes
+from ui.plain import plain_figure
 
 PALETTE = qualitative.Plotly
 TOTAL_COLOR = "#222222"
@@ -49,7 +50,7 @@ def _layout(fig: go.Figure, *, height: int, y_title: str, log: bool = False) -> 
                       xaxis_title="epoch", yaxis_title=y_title)
     if log:
         fig.update_yaxes(type="log")
-    return fig
+    return plain_figure(fig)  # task names in legends: plain text, not plotly HTML
 
 
 def weight_changes(events: Sequence[Any]) -> list[int]:
@@ -86,15 +87,17 @@ def loss_figure(events: Sequence[Any], tasks: list[str], *, log: bool = False, m
     return _layout(fig, height=380, y_title="loss (log)" if log else "loss", log=log)
 
 
-def weights_figure(events: Sequence[Any], tasks: list[str], *, max_points: int = MAX_POINTS) -> go.Figure:
-    """The loss weight of each task in force at every epoch."""
+def weights_figure(events: Sequence[Any], tasks: list[str], *, max_points: int = MAX_POINTS,
+                   y_title: str = "loss weight") -> go.Figure:
+    """The weight of each task at every epoch: the loss weight in force, or (``y_title="effective weight"``)
+    the coefficient a gradient-changing method gave its gradient."""
     shown = _thin(events, max_points)
     fig = go.Figure()
     for i, task in enumerate(tasks):
         fig.add_trace(go.Scatter(x=_series(shown, lambda e: e.epoch),
                                  y=_series(shown, lambda e, t=task: e.weights.get(t, np.nan)), name=task,
                                  mode="lines", line={"color": color(i), "width": 2, "shape": "hv"}))
-    return _layout(fig, height=260, y_title="loss weight")
+    return _layout(fig, height=260, y_title=y_title)
 
 
 def conflict_figure(events: Sequence[Any], *, max_points: int = MAX_POINTS) -> go.Figure:
@@ -120,13 +123,18 @@ def confusion_figure(classes: list[str], y_true: np.ndarray, y_pred: np.ndarray)
     n = len(classes)
     counts = np.zeros((n, n), dtype=int)
     np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    fig = go.Figure(go.Heatmap(z=counts.tolist(), x=classes, y=classes, colorscale="Blues", showscale=False,
+    labels = [str(c) for c in classes]
+    fig = go.Figure(go.Heatmap(z=counts.tolist(), x=labels, y=labels, colorscale="Blues", showscale=False,
                                text=counts.tolist(), texttemplate="%{text}",
                                hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title="true")
-    fig.update_xaxes(title="predicted", side="bottom")
+    # Categorical axes: class labels such as Waist 31..46 are names, one cell and one tick each, not points on
+    # a number line (plotly would read "31", "46" as numbers, space the cells by value and tick in between).
+    # The cells keep the classes' order (the traces'); dtick 1 labels every one.
+    axes = {"type": "category", "tickmode": "linear", "dtick": 1}
+    fig.update_yaxes(autorange="reversed", title="true", **axes)
+    fig.update_xaxes(title="predicted", side="bottom", **axes)
     fig.update_layout(height=80 + 45 * n, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
+    return plain_figure(fig)  # class labels as ticks: plain text
 
 
 def scatter_figure(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> go.Figure:
@@ -142,4 +150,4 @@ def scatter_figure(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> go.Figu
                                                                                      "opacity": 0.75}))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
                       xaxis_title=f"true {task}", yaxis_title=f"predicted {task}")
-    return fig
+    return plain_figure(fig)
