@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mtl_core.data.registry import Dataset
     from mtl_core.data.sources import UploadStore
     from mtl_core.jobs.job import Job
+    from mtl_core.jobs.pool.proxy import PoolJob, PoolTrainingJob
     from mtl_core.jobs.training import TrainingJob
     from mtl_core.models.stored import StoredModel
 
@@ -41,6 +42,7 @@ STORED_MODEL_KEY = "mtl.stored_model"
 NOTEBOOK_KEY = "mtl.notebook"
 RUN_COUNTER_KEY = "mtl.run_counter"
 SCRATCH_KEY = "mtl.cache"
+LIVE_KEY = "mtl.live"
 
 
 @dataclass
@@ -50,7 +52,7 @@ class TrainingSession:
     ``label`` names where the model comes from when it is not the session's own training (a stored run).
     """
 
-    run: TrainingJob | StoredModel
+    run: TrainingJob | PoolTrainingJob | StoredModel
     frame: pd.DataFrame
     dataset_title: str
     token: int
@@ -72,6 +74,7 @@ def config() -> TrainConfig:
     """The session's config being edited (starts as the default preset)."""
     ss = _ss()
     if CONFIG_KEY not in ss:
+        _warm_server()
         ss[CONFIG_KEY] = PRESETS[DEFAULT_PRESET].make_config()
         ss[PRESET_KEY] = DEFAULT_PRESET
     return ss[CONFIG_KEY]
@@ -157,6 +160,10 @@ def dataset_for(cfg: TrainConfig) -> Dataset:
     cached = _ss().get(DATASET_KEY)
     if cached is not None and cached[0] == key:
         return cached[1]
+    from mtl_core.limits import RunLimits, check_data
+
+    # A link can ask a generator for a huge table: refuse it before making it (the server's limit).
+    check_data(cfg.dataset, cfg.dataset_params, RunLimits.from_env())
     loaded = load_source(cfg, uploads())
     _ss()[DATASET_KEY] = (key, loaded)
     return loaded
@@ -182,9 +189,94 @@ def training() -> TrainingSession | None:
     return _ss().get(RUN_KEY)
 
 
-def start_training(run: TrainingJob, frame: pd.DataFrame, title: str) -> TrainingSession:
-    """Stop any previous run, then start ``run`` and keep it for the session (the job frees its traced graph
-    when it ends)."""
+def new_training(cfg: TrainConfig, frame: pd.DataFrame) -> TrainingJob | PoolTrainingJob:
+    """A training job for ``cfg`` (not started): in the server's worker pool, or a thread when ``MTL_WORKERS=0``.
+
+    Bad input raises here (MTLError). The pool's job only validates and prepares the data: no TensorFlow in
+    the page, so a press of Train registers its run in milliseconds.
+    """
+    from mtl_core.jobs.pool.pool import pool_enabled
+
+    if pool_enabled():
+        from mtl_core.jobs.pool.proxy import PoolTrainingJob
+
+        return PoolTrainingJob(cfg, frame, session=_session_id())
+    from mtl_core.jobs.training import TrainingJob
+
+    return TrainingJob(cfg, frame)
+
+
+def new_job(kind: str, factory: type, *args: Any, **kwargs: Any) -> Job | PoolJob:
+    """A job running ``factory(*args, **kwargs)`` (a Work class; ``kind`` is "compare", "study" or "tuning").
+
+    In the pool, the work is built in the worker; the core's TF-free checks of it run here first, so bad input
+    raises here as it does for a job built in this process.
+    """
+    from mtl_core.jobs.pool.pool import pool_enabled
+
+    if pool_enabled():
+        from mtl_core.jobs.pool.checks import precheck
+        from mtl_core.jobs.pool.proxy import PoolJob
+        from mtl_core.jobs.pool.spec import WorkSpec
+
+        precheck(factory, *args, **kwargs)
+        return PoolJob(WorkSpec.of(kind, factory, *args, **kwargs), session=_session_id())
+    from mtl_core.jobs.job import Job
+
+    return Job(factory(*args, **kwargs))
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_server() -> bool:
+    """On a real server, once: start the worker pool and import what a press of Train needs, in the background,
+    so the first student's press does not wait for them (AppTest sessions start the pool on first use)."""
+    import threading
+
+    if _server_runtime() is None:
+        return False
+    from mtl_core.jobs.pool.checks import warm
+    from mtl_core.jobs.pool.pool import get_pool, pool_enabled
+
+    if pool_enabled():
+        get_pool().start()
+    threading.Thread(target=warm, name="mtl-warm", daemon=True).start()
+    return True
+
+
+def _session_id() -> str | None:
+    """This browser session's id (None outside a Streamlit script run); its jobs stop when it ends."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _server_runtime() -> Any:
+    """Streamlit's runtime when this is a real server (None in scripts, and in AppTest, which mocks it)."""
+    from streamlit.runtime import Runtime
+
+    runtime = Runtime._instance if Runtime.exists() else None
+    return runtime if type(runtime) is Runtime else None
+
+
+def _is_active_session(session_id: str) -> bool:
+    runtime = _server_runtime()
+    return runtime is not None and runtime.is_active_session(session_id)
+
+
+def _watch(job: Any) -> None:
+    """Register ``job`` with the server's session watcher, which stops it once the browser session has ended."""
+    session_id = _session_id()
+    if session_id is None or _server_runtime() is None:
+        return  # no server (AppTest, scripts): no browser to go away
+    from mtl_core.jobs.sessions import session_jobs
+
+    session_jobs(_is_active_session).add(session_id, job)
+
+
+def start_training(run: TrainingJob | PoolTrainingJob, frame: pd.DataFrame, title: str) -> TrainingSession:
+    """Stop any previous run, then start ``run`` (from ``new_training``) and keep it for the session (the job
+    frees its traced graph when it ends; it stops once the browser session has ended)."""
     from ui.run_store import record_when_done
 
     stop_training()
@@ -192,6 +284,7 @@ def start_training(run: TrainingJob, frame: pd.DataFrame, title: str) -> Trainin
     _ss()[RUN_KEY] = session
     record_when_done(run)
     run.start()
+    _watch(run)
     return session
 
 
@@ -213,6 +306,85 @@ def reset_training() -> None:
     """Stop and forget the current run."""
     stop_training()
     _ss().pop(RUN_KEY, None)
+
+
+# ---- play, pause, step: how a run is watched (continuous, speed) and its controls -------------------
+#: Speed choices, epochs per second by label ("max": as fast as it trains).
+SPEEDS: dict[str, float | None] = {"1": 1.0, "10": 10.0, "100": 100.0, "max": None}
+
+
+@dataclass
+class LiveSettings:
+    """How the next run plays: continuous (until paused or stopped) or for the configured epochs, and its speed.
+
+    The defaults are what a class can watch: continuous at a moderate speed (a preset's 200 epochs in 20 s).
+    """
+
+    continuous: bool = True
+    speed: str = "10"
+
+
+def live_settings() -> LiveSettings:
+    """The session's play settings (kept across page switches and runs)."""
+    return _ss().setdefault(LIVE_KEY, LiveSettings())
+
+
+def set_continuous(on: bool) -> None:
+    """Play until paused (True) or for the configured epochs; applies to the run in progress at once."""
+    live_settings().continuous = bool(on)
+    run = _live_run()
+    if run is not None:
+        run.set_continuous(bool(on))
+
+
+def set_speed(label: str) -> None:
+    """Set the speed (a key of SPEEDS); applies to the run in progress at once."""
+    if label not in SPEEDS:
+        return
+    live_settings().speed = label
+    run = _live_run()
+    if run is not None:
+        run.set_speed(SPEEDS[label])
+
+
+def _live_run() -> TrainingJob | PoolTrainingJob | None:
+    session = training()
+    return session.run if session is not None and session.run.running else None
+
+
+def play_training(run: TrainingJob | PoolTrainingJob, frame: pd.DataFrame, title: str, *,
+                  step: bool = False) -> TrainingSession:
+    """Start a new run with the session's play settings; ``step``: exactly one epoch, then paused."""
+    live = live_settings()
+    run.set_continuous(live.continuous)
+    run.set_speed(SPEEDS[live.speed])
+    if step:
+        run.pause()  # starts paused: the step below is its first epoch
+    session = start_training(run, frame, title)
+    if step:
+        run.step(1)
+    return session
+
+
+def resume_training() -> None:
+    """Go on with the paused run (same optimizer state, same history)."""
+    run = _live_run()
+    if run is not None:
+        run.resume()
+
+
+def pause_training() -> None:
+    """Pause the run in progress at the next epoch boundary."""
+    run = _live_run()
+    if run is not None:
+        run.pause()
+
+
+def step_training() -> None:
+    """Train the run in progress exactly one more epoch, then pause it."""
+    run = _live_run()
+    if run is not None:
+        run.step(1)
 
 
 # ---- the model Predict uses: the latest training, or a stored run opened since ----------------------
@@ -271,14 +443,16 @@ def job(name: str) -> Job | None:
     return scratch().get(_JOBS, {}).get(name)
 
 
-def start_job(name: str, new: Job) -> Job:
+def start_job(name: str, new: Job | PoolJob) -> Job | PoolJob:
     """Stop the session's previous ``name`` job, if any, then start ``new`` in its place."""
     from ui.run_store import record_when_done
 
     stop_job(name)
     scratch().setdefault(_JOBS, {})[name] = new
     record_when_done(new)
-    return new.start()
+    new.start()
+    _watch(new)
+    return new
 
 
 def stop_job(name: str) -> None:
