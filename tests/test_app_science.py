@@ -101,41 +101,105 @@ def _row_cells(table: str) -> dict[str, list[str]]:
     return rows
 
 
+def _error_bars(trace: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(below, above) half-widths of a trace's asymmetric error bars."""
+    return array(trace["error_y"]["arrayminus"]), array(trace["error_y"]["array"])
+
+
 def test_compare_marks_each_task_green_or_red_and_shows_delta_m(mmoe_dwa):
     at = mmoe_dwa
     at.switch_page("pages/train.py").run()
     assert at.button(key="compare_button").disabled is False
+    assert at.number_input(key="compare_seeds").value == 3  # the core's default
+    at.number_input(key="compare_seeds").set_value(2).run()
+    assert any(c.value == "6 trainings" for c in at.caption)  # 2 seeds x (1 + 2 tasks)
     at.button(key="compare_button").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     comparing = job(at, "compare")
-    assert wait(comparing, 120)
+    assert wait(comparing, 240)
     assert comparing.error is None, comparing.error
     at.run()
     assert not at.exception
     data = comparing.result.to_dict()
-    assert set(data["tasks"]) == {"species", "petal_width"}
-    table = next(m.value for m in at.markdown if m.value.startswith("| task | metric"))
+    assert set(data["tasks"]) == {"species", "petal_width"} and data["seeds"] == [0, 1]
+    table = next(m.proto.body for m in at.markdown if m.value.startswith("| task | metric"))
     rows = _row_cells(table)
     for task, row in data["tasks"].items():
         task_cells = rows[task]
         assert task_cells[1] == row["metric"]
-        assert task_cells[2] == f"{row['mtl']:.4g}" and task_cells[3] == f"{row['single']:.4g}"
+        assert task_cells[2] == f"{row['mtl']:.4g} ± {row['mtl_sd']:.2g}"
+        assert task_cells[3] == f"{row['single']:.4g} ± {row['single_sd']:.2g}"
         change = row["relative_change"]
         assert math.isfinite(change)
         assert f"{change:+.2f} %" in task_cells[4]
-        assert (":green-background[" in task_cells[4]) == (change > 0)
-        assert (":red-background[" in task_cells[4]) == (change < 0)
-    # Δm is the mean of the relative changes, shown with its sign's colour and the formula.
+        # Coloured by the verdict, not the sign: a change whose interval holds 0 stays plain.
+        assert (":green-background[" in task_cells[4]) == (row["verdict"] == "helps")
+        assert (":red-background[" in task_cells[4]) == (row["verdict"] == "hurts")
+        lo, hi = row["change_ci"]
+        assert task_cells[5] == f"[{lo:+.1f}, {hi:+.1f}] %"
+        assert f"**{row['verdict']}**" in task_cells[6]
+    # Δm is the mean of the relative changes, shown with its sign's colour, its interval, its verdict, the formula.
     dm = data["delta_m"]
     assert dm == pytest.approx(np.mean([r["relative_change"] for r in data["tasks"].values()]))
-    line = next(m.value for m in at.markdown if m.value.startswith("**Δm = "))
+    line = next(m.proto.body for m in at.markdown if m.value.startswith("**Δm = "))
     match = re.search(r":(green|red|gray)\[([+-]\d+\.\d\d) %\]", line)
     assert match and float(match.group(2)) == pytest.approx(dm, abs=0.006)
     assert match.group(1) == ("green" if dm > 0 else "red" if dm < 0 else "gray")
-    assert any("\\Delta_m" in c.value for c in at.caption)
+    assert f"[{data['delta_m_ci'][0]:+.2f}, {data['delta_m_ci'][1]:+.2f}] %" in line
+    assert f"**{data['delta_m_verdict']}**" in line
+    assert any("\\Delta_m" in c.proto.body for c in at.caption)
+    assert any("over 2 seeds (0-1)" in c.value for c in at.caption)
+    # The chart: each task's change and Δm with its 95 % interval as error bars.
+    fig = next(f for f in figures(at) if f["layout"]["yaxis"]["title"]["text"] == "change vs single-task (%)")
+    trace = fig["data"][0]
+    assert trace["x"] == ["species", "petal_width", "Δm"]
+    cis = [data["tasks"]["species"]["change_ci"], data["tasks"]["petal_width"]["change_ci"], data["delta_m_ci"]]
+    means = array(trace["y"])
+    below, above = _error_bars(trace)
+    np.testing.assert_allclose(means - below, [c[0] for c in cis], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(means + above, [c[1] for c in cis], rtol=1e-6, atol=1e-9)
     # The comparison used the session's config (MMoE) for the multi-task model, fixed weights for the baselines.
     assert comparing.result.config.arch == "mmoe"
     assert comparing.result.results["species"].config.weighting == "fixed"
+
+
+def test_bakeoff_ranks_the_methods_with_intervals_and_marks_the_best(mmoe_dwa):
+    at = mmoe_dwa  # the panel shows under a finished training, like the comparison
+    at.switch_page("pages/train.py").run()
+    from mtl_core.registries import WEIGHTINGS
+
+    assert at.multiselect(key="bakeoff_methods").value == list(WEIGHTINGS)  # every method until changed
+    at.multiselect(key="bakeoff_methods").set_value(["fixed", "rlw"]).run()
+    at.number_input(key="bakeoff_seeds").set_value(2).run()
+    assert any(c.value == "8 trainings" for c in at.caption)  # 2 seeds x (2 methods + 2 tasks)
+    at.button(key="bakeoff_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    baking = job(at, "bakeoff")
+    assert at.button(key="bakeoff_stop").disabled is False
+    assert wait(baking, 300) and baking.error is None, baking.error
+    at.run()
+    assert not at.exception
+    data = baking.result.to_dict()
+    assert [m["weighting"] for m in data["methods"]] == ["fixed", "rlw"] and data["seeds"] == [0, 1]
+    table = next(m.proto.body for m in at.markdown if m.value.startswith("| method |"))
+    rows = _row_cells(table)
+    assert set(rows) == {"Fixed weights", "Random Loss Weighting", "single-task models"}
+    for column, task in enumerate(data["tasks"], start=1):
+        marked = [m["title"] for m in data["methods"] if "★" in rows[m["title"]][column]]
+        assert marked == [m["title"] for m in data["methods"] if m["weighting"] in data["best"][task]]
+        for m in data["methods"]:
+            entry = m["tasks"][task]
+            assert f"{entry['mean']:.4g}" in rows[m["title"]][column]
+            assert f"[{entry['ci'][0]:.4g}, {entry['ci'][1]:.4g}]" in rows[m["title"]][column]
+    for m in data["methods"]:
+        assert f"{m['delta_m']:+.2f} %" in rows[m["title"]][3] and f"**{m['delta_m_verdict']}**" in rows[m["title"]][4]
+        assert ("★" in rows[m["title"]][3]) == (m["weighting"] in data["best"]["delta_m"])
+    fig = next(f for f in figures(at) if f["layout"]["yaxis"]["title"]["text"] == "Δm vs single-task (%)")
+    trace = fig["data"][0]
+    assert trace["x"] == ["Fixed weights", "Random Loss Weighting"]
+    below, above = _error_bars(trace)
+    np.testing.assert_allclose(array(trace["y"]) - below, [m["delta_m_ci"][0] for m in data["methods"]], rtol=1e-6)
+    np.testing.assert_allclose(array(trace["y"]) + above, [m["delta_m_ci"][1] for m in data["methods"]], rtol=1e-6)
 
 
 def test_compare_needs_a_test_split_and_says_so(mmoe_dwa):
@@ -158,7 +222,7 @@ def test_a_strategy_needing_shared_layers_shows_the_core_message_on_train():
     config_of(at).shared = []
     config_of(at).epochs = 2
     at.switch_page("pages/train.py").run()
-    at.button(key="train_button").click().run()
+    at.button(key="play_button").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [
         "weighting='pcgrad' is invalid: this strategy compares the tasks' gradients on the shared layers, and the "
@@ -172,6 +236,7 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
     assert at.multiselect(key="rel_p").value == [0.0, 0.5, 1.0]
     assert any(i.value.startswith("Choose the settings") for i in at.info)
     at.multiselect(key="rel_p").set_value([1.0]).run()
+    at.number_input(key="rel_seeds").set_value(1).run()
     at.number_input(key="rel_rows").set_value(300).run()
     at.number_input(key="rel_epochs").set_value(2).run()
     assert any(c.value.startswith("4 models to train") for c in at.caption)
@@ -195,14 +260,16 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
     assert array(corr[0]["y"])[0] > 0.8  # p = 1: strongly correlated labels
     table = at.dataframe[0].value
     assert list(table["p"]) == ["1"] and {"hard sharing gain %", "MMoE gain %"} <= set(table.columns)
-    assert any(m.value.startswith("- hard sharing vs single-task models") for m in at.markdown)
+    assert any(m.value.startswith("- hard sharing vs single-task models") and "one seed: no interval" in m.value
+               for m in at.markdown)
+    assert list(table["hard sharing verdict"]) == ["no clear difference"]
     gain = next(f for f in figures(at) if f["layout"]["yaxis"]["title"]["text"] == "gain vs single-task (%)")
     assert [d["name"] for d in gain["data"]] == ["hard sharing", "MMoE"]
 
 
 def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
     from mtl_core.experiments.relatedness_study import RelatednessResult, study_config
-    from ui.relatedness_view import gain_figure, study_figure, summary_table
+    from ui.relatedness_view import findings, gain_figure, study_figure, summary_table
 
     records = [{"p": p, "seed": seed, "model": model, "task": task,
                 "test_loss": base + 0.1 * p + 0.01 * seed + (0.002 if task == "y2" else 0.0),
@@ -226,14 +293,32 @@ def test_relatedness_figure_has_mean_lines_with_sd_error_bars():
         expected = [np.mean([(loss[p, s, "single", t] - loss[p, s, model, t]) / loss[p, s, "single", t] * 100
                              for s in (0, 1) for t in ("y1", "y2")]) for p in (0.0, 0.5, 1.0)]
         np.testing.assert_allclose(table[column], expected, atol=0.051)
-    # The gain figure: mean over seeds of the per-seed gain (itself a mean over tasks), sd as error bars.
-    gain = json.loads(gain_figure(RelatednessResult(study_config(), records).to_frame()).to_json())
+    # The gain figure: mean over seeds of the per-seed gain (itself a mean over tasks), its 95 % Student-t
+    # interval as error bars, the verdict on hover.
+    from scipy import stats as sp
+
+    result = RelatednessResult(study_config(), records)
+    gain = json.loads(gain_figure(result.to_frame()).to_json())
     mmoe = next(d for d in gain["data"] if d["name"] == "MMoE")
     per_seed = [[np.mean([(loss[p, s, "single", t] - loss[p, s, "mmoe", t]) / loss[p, s, "single", t] * 100
                           for t in ("y1", "y2")]) for s in (0, 1)] for p in (0.0, 0.5, 1.0)]
     np.testing.assert_allclose(array(mmoe["y"]), np.mean(per_seed, axis=1), rtol=1e-9)
-    np.testing.assert_allclose(array(mmoe["error_y"]["array"]), np.std(per_seed, axis=1, ddof=1), rtol=1e-6)
+    half = sp.t.ppf(0.975, 1) * np.std(per_seed, axis=1, ddof=1) / np.sqrt(2)
+    below, above = _error_bars(mmoe)
+    np.testing.assert_allclose(above, half, rtol=1e-6)
+    np.testing.assert_allclose(below, half, rtol=1e-6)
     assert [d["name"] for d in gain["data"]] == ["hard sharing", "MMoE"]
+    assert set(mmoe["text"]) <= {"helps", "hurts", "no clear difference"}
+    # The table and the sentences say the same, from RelatednessResult.gain_spread().
+    spread = result.gain_spread()
+    table = summary_table(summary, spread)
+    for g in (g for g in spread if g["model"] == "mmoe"):
+        row = table[table["p"] == f"{g['p']:g}"].iloc[0]
+        assert row["MMoE verdict"] == g["verdict"]
+        lo, hi = g["ci"]
+        assert row["MMoE gain ± sd [95 % CI]"] == f"{g['mean']:+.1f} ± {g['sd']:.1f} [{lo:+.1f}, {hi:+.1f}]"
+    lines = findings(summary, spread)
+    assert "(2 seeds; 95 % intervals)" in lines[1] and lines[1].startswith("MMoE vs single-task models")
 
 
 def test_relatedness_lab_stop_keeps_what_finished():
@@ -252,16 +337,22 @@ def test_relatedness_lab_stop_keeps_what_finished():
     assert at.button(key="relatedness_run").disabled is False
 
 
-def test_comparison_table_marks_undefined_changes_without_colour():
+def test_comparison_table_colours_changes_by_verdict_and_marks_undefined_ones():
     from ui.compare_panel import comparison_markdown
 
     table = comparison_markdown({"tasks": {
-        "a": {"metric": "rmse", "mtl": 1.0, "single": 2.0, "relative_change": 50.0},
-        "b": {"metric": "accuracy", "mtl": 0.5, "single": 0.6, "relative_change": -100 / 6},
+        "a": {"metric": "rmse", "mtl": 1.0, "single": 2.0, "relative_change": 50.0, "mtl_sd": 0.1, "single_sd": 0.2,
+              "change_ci": [40.0, 60.0], "verdict": "helps"},
+        "b": {"metric": "accuracy", "mtl": 0.5, "single": 0.6, "relative_change": -100 / 6,
+              "change_ci": [-20.0, -10.0], "verdict": "hurts"},
+        "e": {"metric": "accuracy", "mtl": 0.5, "single": 0.6, "relative_change": -100 / 6,
+              "change_ci": [-40.0, 5.0], "verdict": "no clear difference"},
         "c": {"metric": "accuracy", "mtl": 0.0, "single": 0.0, "relative_change": math.nan},
         "d": {"metric": "rmse", "mtl": 1.0, "single": math.nan, "relative_change": math.nan}}, "delta_m": math.nan})
     rows = _row_cells(table)
-    assert rows["a"][4] == ":green-background[**+50.00 %**] MTL helps"
-    assert rows["b"][4] == ":red-background[**-16.67 %**] MTL hurts"
-    assert rows["c"][4] == "— (undefined: the single-task value is 0)"
+    assert rows["a"][2:7] == ["1 ± 0.1", "2 ± 0.2", ":green-background[**+50.00 %**]", "[+40.0, +60.0] %",
+                              ":green[**helps**]"]
+    assert rows["b"][4] == ":red-background[**-16.67 %**]" and rows["b"][6] == ":red[**hurts**]"
+    assert rows["e"][4] == "-16.67 %" and rows["e"][6] == ":gray[**no clear difference**]"
+    assert rows["c"][4] == "— (undefined: the single-task value is 0)" and rows["c"][5] == "no interval (1 seed)"
     assert rows["d"][3] == "not trained" and rows["d"][4] == "—"
