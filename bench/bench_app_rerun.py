@@ -26,7 +26,9 @@ def main() -> None:
     at.button(key="preset_heterogeneous").click().run()
     at.session_state["mtl.config"].epochs = 5
     at.switch_page("pages/train.py").run()
-    at.button(key="train_button").click().run()
+    at.toggle(key="continuous").set_value(False)  # the configured 5 epochs, as fast as it trains
+    at.button_group(key="speed").set_value("max")
+    at.button(key="play_button").click().run()
     at.session_state["mtl.run"].run.join(120)
     at.switch_page("pages/home.py").run()
     results = {}

@@ -36,7 +36,7 @@ from _common import ROOT, load_average
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tests.e2e_helpers import CHROMIUM, VIEWPORT, launch, nav, streamlit_server
+from tests.e2e_helpers import CHROMIUM, VIEWPORT, launch, nav, play_to_the_end, streamlit_server
 
 MINIMAL_APP = ROOT / "bench" / "minimal_slider_app.py"
 MAIN = "[data-testid='stMain']"
@@ -127,7 +127,7 @@ def train_on_page(page, epochs: int) -> list[tuple[int, float]]:
     box.fill(str(epochs))
     box.press("Enter")
     # Early stopping (on by default) would end the run long before its epochs: untick it to time them all.
-    page.locator(MAIN).get_by_text("More settings").click()
+    page.locator(MAIN).get_by_text("More settings: splits, early stopping, regression loss").click()
     early = page.locator(".st-key-early_stopping input")
     if early.is_checked():
         page.locator(".st-key-early_stopping label").click()
@@ -135,7 +135,7 @@ def train_on_page(page, epochs: int) -> list[tuple[int, float]]:
     page.locator(MAIN).get_by_text("These settings are valid.").wait_for()
     nav(page, "train")
     page.locator(MAIN).get_by_text(f"{epochs} epochs").first.wait_for()
-    page.locator(".st-key-train_button button").click()
+    play_to_the_end(page)
     samples: list[tuple[int, float]] = []
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -225,7 +225,7 @@ def main() -> None:
         page.locator(".st-key-preset_heterogeneous button").click()
         page.locator(MAIN).get_by_text("Loaded the preset").wait_for()
         nav(page, "train")
-        page.locator(".st-key-train_button button").click()
+        play_to_the_end(page)
         page.locator(f"{MAIN} [data-testid='stProgress']").filter(has_text="completed").wait_for(timeout=120_000)
         nav(page, "predict")
         page.locator(".st-key-prediction").get_by_text("petal_width").first.wait_for()

@@ -7,10 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import validate_config
+from mtl_core.data.splits import small_test_warning
 from mtl_core.errors import MTLError
 from mtl_core.fields import widget_bounds
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import entry, state
+from ui.bakeoff_panel import bakeoff_panel
 from ui.charts import (
     LIVE_CONFIG,
     LIVE_POINTS,
@@ -26,6 +28,8 @@ from ui.compare_panel import compare_panel
 from ui.exports import export_section
 from ui.gates import gate_panel
 from ui.landscape import live_landscape
+from ui.limits import limit_error
+from ui.plain import md, plain
 from ui.results import held_out
 from ui.widgets import config_error
 
@@ -46,40 +50,66 @@ running = session is not None and session.run.running
 
 arch = ARCHITECTURES[cfg.arch].title if cfg.arch in ARCHITECTURES else cfg.arch
 weighting = WEIGHTINGS[cfg.weighting].title if cfg.weighting in WEIGHTINGS else cfg.weighting
-st.caption(f"Settings: {state.dataset_title(cfg.dataset)} · tasks {', '.join(cfg.task_names) or 'none'} · "
-           f"{arch} · {weighting} · {cfg.optimizer} lr {cfg.lr:g} · {cfg.epochs} epochs")
+st.caption(plain(f"Settings: {state.dataset_title(cfg.dataset)} · tasks {', '.join(cfg.task_names) or 'none'} · "
+                 f"{arch} · {weighting} · {cfg.optimizer} lr {cfg.lr:g} · {cfg.epochs} epochs"))
+if error is None:
+    error = limit_error(cfg)  # the server's limit on one run's size (MTL_MAX_RUN_SIZE and the others)
 if error is not None:
-    st.error(str(error))
+    st.error(plain(str(error)))
     st.page_link("pages/model.py", label="Fix the settings", icon=":material/tune:")
 
-buttons = st.columns([1, 1, 1, 5])
-train_clicked = buttons[0].button("Train", key="train_button", type="primary", icon=":material/play_arrow:",
-                                  disabled=running or error is not None, width="stretch")
-buttons[1].button("Stop", key="stop_button", icon=":material/stop:", disabled=not running,
-                  on_click=state.stop_training, width="stretch")
-buttons[2].button("Reset", key="reset_button", icon=":material/restart_alt:", disabled=session is None,
-                  on_click=state.reset_training, width="stretch", help="Stop and forget the current run.")
+# A flowing row: each button as wide as its label (never cut to its icon), wrapping on a narrow screen.
+paused = running and session.run.paused
+buttons = st.container(horizontal=True, wrap=True, key="run_buttons")
+play_clicked = buttons.button("Play", key="play_button", type="primary", icon=":material/play_arrow:",
+                              disabled=(running and not paused) or (error is not None and not paused),
+                              help="Start a run, or go on with the paused one.")
+buttons.button("Pause", key="pause_button", icon=":material/pause:", disabled=not running or paused,
+               on_click=state.pause_training)
+step_clicked = buttons.button("Step", key="step_button", icon=":material/skip_next:",
+                              disabled=error is not None and not running, help="Train exactly one more epoch.")
+buttons.button("Stop", key="stop_button", icon=":material/stop:", disabled=not running,
+               on_click=state.stop_training, help="End the run and show its results.")
+buttons.button("Reset", key="reset_button", icon=":material/restart_alt:", disabled=session is None,
+               on_click=state.reset_training, help="Stop and forget the current run.")
 
-if train_clicked:
+live_settings = state.live_settings()
+with st.container(horizontal=True, wrap=True, key="run_controls", vertical_alignment="center"):
+    continuous = st.toggle("Continuous", value=live_settings.continuous, key="continuous",
+                           help=f"Train until you pause or stop, instead of {cfg.epochs} epochs.")
+    speed = st.segmented_control("Speed (epochs per second)", list(state.SPEEDS), key="speed",
+                                 default=live_settings.speed, format_func=lambda s: s if s == "max" else f"{s}/s",
+                                 help="Slow enough for a class to follow, or as fast as it trains.")
+    st.caption("until paused" if continuous else f"{cfg.epochs} epochs")
+if continuous != live_settings.continuous:
+    state.set_continuous(continuous)
+if speed is not None and speed != live_settings.speed:
+    state.set_speed(speed)
+
+if (play_clicked or step_clicked) and not running:
     build_error = None
-    with st.spinner("Loading TensorFlow and building the model…"):
+    with st.spinner("Starting the run…"):
         try:
             dataset = state.dataset()
-            # TensorFlow loads here, on first use, never on the home page.
-            from mtl_core.jobs.training import TrainingJob
-
-            new_run = TrainingJob(cfg, dataset.frame)
+            # Only validated and handed over here: the model is built where it trains (a worker process).
+            new_run = state.new_training(cfg, dataset.frame)
         except MTLError as exc:
             build_error = str(exc)
     if build_error is None:
-        state.start_training(new_run, dataset.frame, state.dataset_title(cfg.dataset))
+        state.play_training(new_run, dataset.frame, state.dataset_title(cfg.dataset), step=step_clicked)
         st.rerun()
-    st.error(build_error)
+    st.error(plain(build_error))
+elif play_clicked:
+    state.resume_training()
+    st.rerun()
+elif step_clicked:
+    state.step_training()
+    st.rerun()
 
 if session is None:
-    st.info("Press **Train** to start. Training runs in the background: you can visit other pages while it "
-            "runs and come back; the Predict page uses the latest weights as they change.",
-            icon=":material/info:")
+    st.info("Press **Play** to start, or **Step** to train one epoch at a time. Training runs in the background: "
+            "you can visit other pages while it runs and come back; the Predict page uses the latest weights as "
+            "they change, also while paused.", icon=":material/info:")
     st.stop()
 
 run = session.run
@@ -94,10 +124,12 @@ if current is not None:
     current.pop("loss_weights")
     started.pop("loss_weights")
 if current != started:
-    st.caption("The settings changed since this run started; press **Train** to train with the new ones.")
+    st.caption("The settings changed since this run started; press **Play** once it has ended (**Reset** ends it "
+               "now) to train with the new ones.")
 
 # ---- loss weights, live ------------------------------------------------------------------------------
 uses_sliders = run.uses_user_weights
+strategy = WEIGHTINGS[run.config.weighting]  # what the method changes, and what its weights chart shows
 weights = session.cache.setdefault("weights", run.config.weights_for(tasks))
 
 
@@ -118,8 +150,7 @@ def _put_weight(task: str, value: float) -> None:
 with st.expander("Loss weights (change them while it trains)", expanded=uses_sliders and running,
                  icon=":material/tune:"):
     if not uses_sliders:
-        st.caption(f"{WEIGHTINGS[run.config.weighting].title} sets the weights itself; watch them in the "
-                   "chart of loss weights below.")
+        st.caption(WEIGHTINGS[run.config.weighting].sliders_note)  # the registry says what the method changes
     elif not running:
         st.caption("Training is not running; these take effect on the next run.")
     else:
@@ -132,28 +163,59 @@ with st.expander("Loss weights (change them while it trains)", expanded=uses_sli
         if key not in st.session_state:
             st.session_state[key] = float(weights[task])
         with slider_cols[i % len(slider_cols)]:
-            value = st.slider(task, **widget_bounds("loss_weights"), key=key,
-                              disabled=not (uses_sliders and running))
-        if uses_sliders and running and abs(value - weights[task]) > 1e-9:
-            _put_weight(task, value)
+            value = st.slider(plain(task), **widget_bounds("loss_weights"), key=key, disabled=not uses_sliders)
+        if uses_sliders and abs(value - weights[task]) > 1e-9:
+            if running:  # playing or paused: the run's next epoch uses it
+                _put_weight(task, value)
+            else:
+                weights[task] = float(value)
+                if task in state.config().task_names:
+                    state.config().loss_weights[task] = float(value)
     if session.cache.get("weights_error"):
-        st.error(session.cache["weights_error"])
+        st.error(plain(session.cache["weights_error"]))
 
 
 # ---- live progress and charts ------------------------------------------------------------------------
+def _counter(events: list) -> None:
+    """The epoch as text ("Epoch N") and what the run is doing: playing (at what speed), paused or ended."""
+    with st.container(horizontal=True, vertical_alignment="center", key="epoch_status"):
+        with st.container(key="epoch_counter", width="content"):
+            st.markdown(f"**Epoch {len(events)}**")
+        if running:
+            speed = "as fast as it trains" if run.speed is None else f"{run.speed:g} epochs/s"
+            doing = "paused" if run.paused else f"playing at {speed}"
+            doing += ", until paused" if run.continuous else f", {run.config.epochs} epochs"
+        else:
+            doing = "ended" if run.result is not None or run.error else "starting"
+        best = events[-1].best_epoch if events else 0
+        if running and best and run.continuous:
+            # Early stopping does not end a continuous run; it says which epoch's weights Stop will keep.
+            doing += f" · lowest validation loss so far: epoch {best} (Stop keeps its weights)"
+        st.caption(doing)
+
+
 def _progress(events: list) -> None:
     total = run.config.epochs
     done = len(events)
+    waiting = run.queue_position() if running and hasattr(run, "queue_position") else None
+    if waiting is not None:  # every worker of the server is busy: the run waits its turn in the queue
+        st.progress(0.0, text=f"Waiting for a free worker: number {waiting[0]} in the queue, starts in about "
+                              f"{max(waiting[1], 1):.0f} s")
+        return
     if running and done == 0:
         st.progress(0.0, text=f"Epoch 0/{total} · compiling the training step ({run.elapsed:.0f} s)…")
         return
     elapsed = events[-1].elapsed if events else 0.0
     text = f"Epoch {done}/{total} · {elapsed:.1f} s"
-    if running and done:
+    if running and run.continuous:
+        text = f"Epoch {done} · {elapsed:.1f} s · continuous (past {total} epochs it goes on until paused)"
+    elif running and done:
         left = elapsed / done * (total - done)
         text += f" · about {left:.0f} s left"
+        if events[-1].best_epoch:
+            text += f" · lowest validation loss so far: epoch {events[-1].best_epoch}"
     elif run.result is not None:
-        text += f" · {run.result.stopped_reason}"
+        text += f" · {run.result.stopped_reason} · weights of epoch {run.result.weights_epoch}"
     st.progress(min(done / total, 1.0), text=text)
 
 
@@ -180,8 +242,9 @@ def _slow_figures(events: list, live: bool) -> dict:
         return cached
     points = LIVE_POINTS if live else MAX_POINTS
     with_conflict = len(tasks) >= 2 and any(e.conflict for e in events)
+    y_title = "effective weight" if strategy.changes == "gradients" else "loss weight"
     cached = {"at": now, "epochs": len(events),
-              "weights": weights_figure(events, tasks, max_points=points) if events else None,
+              "weights": weights_figure(events, tasks, max_points=points, y_title=y_title) if events else None,
               "conflict": conflict_figure(events, max_points=points) if with_conflict else None}
     session.cache["slow_figures"] = cached
     return cached
@@ -200,6 +263,7 @@ def live(was_running: bool) -> None:
         st.rerun()
     live_now = was_running
     config = LIVE_CONFIG if live_now else None
+    _counter(events)
     _progress(events)
     with st.container(key="loss_chart"):
         log = st.toggle("Log scale", key="loss_log")
@@ -218,9 +282,11 @@ def live(was_running: bool) -> None:
     with left, st.container(key="weights_chart"):
         st.markdown("**Validation metrics** (latest epoch)")
         _metrics_table(events)
-        st.markdown("**Loss weights in force**")
+        st.markdown(f"**{strategy.weights_label}**")
         if slow["weights"] is not None:
             st.plotly_chart(slow["weights"], key="weights_fig", config=config)
+            if strategy.weights_note:
+                st.caption(strategy.weights_note)
     with right, st.container(key="conflict_chart"):
         st.markdown("**Gradient conflict** (cosine of two tasks' gradients on the shared layers)")
         if len(tasks) < 2:
@@ -243,28 +309,41 @@ live_landscape(session, running and not getattr(session.run, "paused", False))
 if run.running:
     st.stop()
 if run.error:
-    st.error(run.error)
+    st.error(plain(run.error))
     st.stop()
 result = run.result
 if result is None:
     st.stop()
 st.subheader("Results")
 if result.stopped_reason == "diverged":
-    st.warning(result.message, icon=":material/warning:")
+    st.warning(plain(result.message), icon=":material/warning:")
 elif result.stopped_reason == "stopped":
-    st.info(result.message, icon=":material/stop_circle:")
+    st.info(plain(result.message), icon=":material/stop_circle:")
 else:
-    st.success(f"{result.message} ({result.seconds:.1f} s)", icon=":material/check_circle:")
+    st.success(plain(f"{result.message} ({result.seconds:.1f} s)"), icon=":material/check_circle:")
 
 held = held_out(session)
+if result.config.early_stopping and result.weights_epoch and result.stopped_reason != "diverged":
+    kept = f"epoch {result.weights_epoch}, the lowest validation loss (early stopping)"
+else:
+    kept = f"epoch {result.weights_epoch}, the last one trained"
+st.caption(f"Everything below (test metrics, plots, Predict, downloads) uses the weights of {kept}.")
+n_rows = sum(len(rows) for rows in result.prepared.rows.values())
+small_test = small_test_warning(n_rows, result.config.val_fraction, result.config.test_fraction,
+                                " (Model & losses, More settings)")
+if small_test:
+    st.warning(small_test, icon=":material/warning:")
 if result.test_metrics:
-    st.markdown(f"**Test metrics** ({len(result.prepared.rows['test'])} held-out rows, original units)")
+    st.markdown(f"**Test metrics** ({len(result.prepared.rows['test'])} held-out rows, original units, weights of "
+                f"epoch {result.weights_epoch})")
     metric_cols = st.columns(min(len(result.test_metrics), 3))
     for i, (task, metrics) in enumerate(result.test_metrics.items()):
         with metric_cols[i % len(metric_cols)].container(border=True):
-            st.markdown(f"**{task}**")
-            for col, (name, value) in zip(st.columns(len(metrics)), metrics.items()):
-                col.metric(name, f"{value:.3g}")
+            st.markdown(md("**{}**", task))
+            # Side by side while they fit, else on the next line: never a value cut to "0.7…".
+            with st.container(horizontal=True, wrap=True):
+                for name, value in metrics.items():
+                    st.metric(name, f"{value:.3g}", width="content")
 else:
     where = {"val": "validation", "train": "training"}.get(held.split, held.split) if held else "training"
     st.caption(f"This run has no test split (test fraction 0); the plots below use the {where} rows.")
@@ -277,15 +356,20 @@ if held is not None:
         task = task_by_name[name]
         with plot_cols[i % len(plot_cols)]:
             if task.is_classification:
-                st.markdown(f"**{name}**: confusion matrix ({split_name} rows)")
+                st.markdown(md("**{}**: confusion matrix ({} rows)", name, split_name))
                 st.plotly_chart(confusion_figure(task.classes, held.truth[name], held.predicted[name]),
                                 key=f"confusion:{name}")
             else:
-                st.markdown(f"**{name}**: predicted vs true ({split_name} rows)")
+                st.markdown(md("**{}**: predicted vs true ({} rows)", name, split_name))
                 st.plotly_chart(scatter_figure(name, held.truth[name], held.predicted[name]),
                                 key=f"scatter:{name}")
 
 gate_panel(session)
-compare_panel()
-export_section(session)
+# Keyed, so a classroom link or presenter mode can hide them (ui/classroom.py: compare, exports).
+with st.container(key="compare_panel"):
+    compare_panel()
+with st.container(key="bakeoff_panel"):
+    bakeoff_panel()
+with st.container(key="exports_section"):
+    export_section(session)
 st.page_link("pages/predict.py", label="Next: Predict", icon=":material/arrow_forward:")

@@ -95,9 +95,17 @@ def wait_for_run(at: AppTest, timeout: float = 90) -> bool:
     return wait(training(at).run, timeout)
 
 
+def run_to_the_end(at: AppTest) -> AppTest:
+    """Set the Train page's play controls to a run of the configured epochs at full speed (not run yet)."""
+    at.toggle(key="continuous").set_value(False)
+    at.button_group(key="speed").set_value("max")
+    return at
+
+
 def press_train(at: AppTest) -> AppTest:
-    """Press Train on the Train page; the run starts without an exception or an error."""
-    at.button(key="train_button").click().run()
+    """Press Play on the Train page for a run of the configured epochs at full speed (not the page's watchable
+    default, continuous at a moderate speed); the run starts without an exception or an error."""
+    run_to_the_end(at).button(key="play_button").click().run()
     assert not at.exception, at.exception
     assert not errors(at), errors(at)
     return at

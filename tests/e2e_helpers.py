@@ -106,3 +106,30 @@ def chart_points(page: Any, container_key: str, *, timeout: float = 30_000) -> t
 def text_of(page: Any, container_key: str) -> str:
     """The visible text inside ``.st-key-<container_key>``."""
     return page.locator(f".st-key-{container_key}").first.inner_text()
+
+
+def epoch_shown(page: Any) -> int:
+    """The number in the Train page's epoch counter ("Epoch N")."""
+    text = text_of(page, "epoch_counter").strip()
+    match = re.fullmatch(r"Epoch (\d+)", text)
+    assert match, f"the epoch counter reads {text!r}"
+    return int(match.group(1))
+
+
+def set_play(page: Any, *, continuous: bool, speed: str) -> None:
+    """Set Train's play controls: continuous (until paused) or the configured epochs, and the speed label."""
+    toggle = page.locator(".st-key-continuous input")
+    if toggle.is_checked() != continuous:
+        page.locator(".st-key-continuous label").click()
+        page.wait_for_function("(want) => document.querySelector('.st-key-continuous input').checked === want",
+                               arg=continuous)
+    choice = page.locator(".st-key-speed button").filter(has_text=re.compile(rf"^{re.escape(speed)}(/s)?$"))
+    if choice.get_attribute("aria-checked") != "true" and choice.get_attribute("kind") != "segmented_controlActive":
+        choice.click()
+    page.wait_for_timeout(300)  # the rerun that applies them
+
+
+def play_to_the_end(page: Any) -> None:
+    """Press Play for a run of the configured epochs at full speed (the page's default is continuous, 10/s)."""
+    set_play(page, continuous=False, speed="max")
+    page.locator(".st-key-play_button button").first.click()

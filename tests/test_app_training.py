@@ -32,12 +32,14 @@ def bars(at: AppTest) -> list[tuple[str, int]]:
     return [(b.proto.text, b.proto.value) for b in at.main.get("progress")]
 
 
-def start(epochs: int, preset: str = "heterogeneous") -> AppTest:
+def start(epochs: int, preset: str = "heterogeneous", early_stopping: bool | None = None) -> AppTest:
     at = apply_preset(new_app(), preset)
     config_of(at).epochs = epochs
+    if early_stopping is not None:
+        config_of(at).early_stopping = early_stopping
     at.switch_page("pages/train.py").run()
     assert not at.exception
-    assert any("Press **Train** to start" in i.value for i in at.info)
+    assert any("Press **Play** to start" in i.value for i in at.info)
     return press_train(at)
 
 
@@ -79,7 +81,7 @@ def test_training_completes_with_metrics_and_charts(trained):
     assert len(confusion) == 1
     test_rows = len(result.prepared.rows["test"])
     assert sum(map(sum, confusion[0]["z"])) == test_rows
-    assert at.button(key="train_button").disabled is False
+    assert at.button(key="play_button").disabled is False
     assert at.button(key="stop_button").disabled is True
 
 
@@ -144,7 +146,7 @@ def test_predict_page_asks_for_a_model_first():
 
 
 def test_weights_change_while_training_and_stop_works():
-    at = start(epochs=100_000)
+    at = start(epochs=100_000, early_stopping=False)  # only the Stop button ends this run
     run = training(at).run
     wait_for_events(at, 3)
     # Training belongs to the session: other pages show it running in the sidebar. (AppTest drops what
@@ -157,7 +159,7 @@ def test_weights_change_while_training_and_stop_works():
     assert home.sidebar.get("progress")[0].proto.text.startswith("Training: epoch ")
     at.switch_page("pages/train.py").run()
     assert at.button(key="stop_button").disabled is False
-    assert at.button(key="train_button").disabled is True
+    assert at.button(key="play_button").disabled is True
     at.slider(key=f"train.lw{training(at).token}:petal_width").set_value(3.0).run()
     assert not at.exception
     seen = len(run.events())

@@ -16,7 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, chart_points, launch, nav, streamlit_server, text_of
+from tests.e2e_helpers import (
+    CHROMIUM,
+    ROOT,
+    VIEWPORT,
+    chart_points,
+    launch,
+    nav,
+    play_to_the_end,
+    streamlit_server,
+    text_of,
+)
 from ui.charts import LIVE_POINTS
 
 pytestmark = [
@@ -128,6 +138,12 @@ def test_preset_train_stop_predict(server, page):
     epochs.press("Enter")
     page.get_by_text("These settings are valid.").wait_for()  # the core accepted the new value
     epochs.blur()
+    # Only the Stop button should end this run: early stopping (on by default) is unticked.
+    page.locator("[data-testid='stMain']").get_by_text("More settings: splits, early stopping, regression loss").click()
+    early = page.locator(".st-key-early_stopping input")
+    sync_api.expect(early).to_be_checked()
+    page.locator(".st-key-early_stopping label").click()
+    sync_api.expect(early).not_to_be_checked()
     page.get_by_role("heading", name="Model & losses").scroll_into_view_if_needed()
     shot(page, "model")
     phase("model done")
@@ -138,9 +154,9 @@ def test_preset_train_stop_predict(server, page):
     # The session kept the preset and the new epochs across both page switches.
     page.get_by_text(f"tasks species, petal_width · Hard parameter sharing · Fixed weights · adam lr 0.01 · "
                      f"{EPOCHS} epochs").wait_for()
-    train, stop = page.locator(".st-key-train_button button"), page.locator(".st-key-stop_button button")
+    train, stop = page.locator(".st-key-play_button button"), page.locator(".st-key-stop_button button")
     sync_api.expect(stop).to_be_disabled()
-    train.click()
+    play_to_the_end(page)
     # TensorFlow loads and the training step compiles on the first click: allow a minute on a busy machine.
     page.locator(".st-key-loss_chart .js-plotly-plot").first.wait_for(state="attached", timeout=60_000)
     sync_api.expect(stop).to_be_enabled()

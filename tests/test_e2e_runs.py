@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mtl_core.store import open_store
-from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, streamlit_server
+from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, play_to_the_end, streamlit_server
 
 pytestmark = [
     pytest.mark.e2e,
@@ -51,7 +51,7 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
                 nav(page, "train")
                 page.get_by_role("heading", name="Train").wait_for()
                 assert f"nb={NB}" in page.url  # kept across pages
-                page.locator(".st-key-train_button button").click()
+                play_to_the_end(page)
                 page.get_by_role("heading", name="Results").wait_for(timeout=90_000)
                 (run,) = _recorded(tmp_path)
                 assert (run.status, run.dataset, run.name) == ("completed", "iris", RUN_NAME)
