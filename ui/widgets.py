@@ -63,12 +63,19 @@ def sizes_editor(label: str, key: str, get: Callable[[], list[int]], put: Callab
                  *, min_layers: int = 0, help: str | None = None) -> None:
     """Edit a list of layer sizes: one number input per layer, plus add/remove buttons."""
     sizes = list(get())
+    # Label and boxes in one keyed container, so a classroom link hides both (ui/classroom.py: layers).
+    with st.container(key=f"sizes_{key}"):
+        _sizes_row(label, key, sizes, get, put, min_layers, help)
+
+
+def _sizes_row(label: str, key: str, sizes: list[int], get: Callable[[], list[int]],
+               put: Callable[[list[int]], None], min_layers: int, help: str | None) -> None:
     st.markdown(md("**{}**", label), help=help)  # the label can hold a task's name
     # A flowing row of fixed-width boxes, not st.columns: seven columns left one digit of "32" visible at
     # 1024 px; these keep their width and wrap to a second row on a narrow screen. A config from elsewhere
     # (an old saved file) may list more layers than allowed: all are drawn, so the core's "at most N layers"
     # message sits next to boxes the user can remove, instead of failing here.
-    row = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="small", key=f"sizes_{key}")
+    row = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="small")
     with row:
         for i in range(len(sizes)):
             bound(st.number_input, f"Layer {i + 1}", f"{key}.{i}",
