@@ -9,12 +9,15 @@ from ui import entry, state
 from ui.inputs import most_common, slider_spec
 from ui.landscape import LIVE_SECONDS as LANDSCAPE_SECONDS
 from ui.landscape import curves_panel, landscape_panel
+from ui.plain import md, plain
 
 entry.through_app()
 
 # While the model still trains, the predictions, curves and landscapes follow its latest weights this often
 # (seconds): the landscapes refresh at least twice a second.
 LIVE_SECONDS = LANDSCAPE_SECONDS
+# A CSV with 2,000 columns drew 1,999 sliders (a 4.8 s round trip): at most this many inputs get a widget.
+MAX_INPUT_WIDGETS = 40
 
 st.title("Predict")
 # The session's training, or a run opened from the Runs page since (whichever is newer).
@@ -27,7 +30,7 @@ if session is None:
 
 run = session.run
 if run.error:
-    st.error(run.error)
+    st.error(plain(run.error))
     st.stop()
 schema = run.info.schema
 frame = session.frame
@@ -95,15 +98,21 @@ def _current_values() -> dict:
 
 def _inputs() -> None:
     st.markdown("**Inputs**")
-    cols = st.columns(min(len(schema.columns), 4))
-    for i, column in enumerate(schema.columns):
+    drawn = schema.columns[:MAX_INPUT_WIDGETS]
+    cols = st.columns(min(len(drawn), 4))
+    for i, column in enumerate(drawn):
         with cols[i % len(cols)]:
             if column in schema.categories:
-                st.selectbox(column, schema.categories[column], key=key(column))
+                st.selectbox(plain(column), schema.categories[column], key=key(column))
             else:
                 spec = specs[column]
-                st.slider(column, min_value=spec.low, max_value=spec.high, step=spec.step, format=spec.format,
-                          key=key(column))
+                st.slider(plain(column), min_value=spec.low, max_value=spec.high, step=spec.step,
+                          format=spec.format, key=key(column))
+    hidden = len(schema.columns) - len(drawn)
+    if hidden:
+        st.caption(f"This model has {len(schema.columns):,} inputs; the first {len(drawn)} have a widget here. The "
+                   f"other {hidden:,} keep their value: the median (or most common value) of the data, or the "
+                   "loaded example's.")
 
 
 def _truth(values: dict) -> dict | None:
@@ -119,8 +128,8 @@ def _truth(values: dict) -> dict | None:
 
 
 def _md(text: str) -> str:
-    """``text`` with Markdown's emphasis and link characters escaped (class labels come from the data)."""
-    return "".join("\\" + c if c in "\\`*_[]<>#|~" else c for c in str(text))
+    """``text`` shown as plain text in Markdown (class labels come from the data)."""
+    return plain(text)
 
 
 # Native progress bars, not charts: a slider move updates them in the same render as the numbers, where a
@@ -147,7 +156,7 @@ def _predictions(values: dict, truth: dict | None) -> dict | None:
     try:
         predicted = run.predictor.predict_one(values)
     except MTLError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     pred_cols = st.columns(min(len(tasks), 3), gap="large")
     for i, task in enumerate(tasks):
@@ -156,10 +165,10 @@ def _predictions(values: dict, truth: dict | None) -> dict | None:
             if task.kind == "regression":
                 true_value = float(truth[task.name]) if truth else None
                 delta = None if true_value is None else f"true {true_value:.4g}"
-                st.metric(task.name, f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
+                st.metric(plain(task.name), f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
                 _range_bar(p.value, *ranges[task.name])
             else:
-                st.metric(task.name, p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
+                st.metric(plain(task.name), p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
                           delta_arrow="off")
                 _probability_bars(p.probabilities, p.label)
                 if truth is not None:
@@ -200,12 +209,12 @@ def explorer(was_running: bool) -> None:
 
 # Outside the fragment: a slider move re-sends nothing that did not change (a button click reruns the page).
 if session.label:
-    st.caption(f"Model of the {session.label} on {session.dataset_title}.")
+    st.caption(md("Model of the {} on {}.", session.label, session.dataset_title))
 elif running:
-    st.caption(f"Model of run {session.token} on {session.dataset_title}, still training: the predictions "
-               "follow the latest weights.")
+    st.caption(md("Model of run {} on {}, still training: the predictions follow the latest weights.",
+                  session.token, session.dataset_title))
 else:
-    st.caption(f"Model of run {session.token} on {session.dataset_title} "
-               f"(epoch {len(run.events())}/{run.config.epochs}).")
+    st.caption(md("Model of run {} on {} (epoch {}/{}).", session.token, session.dataset_title,
+                  len(run.events()), run.config.epochs))
 _actions()
 explorer(running)
