@@ -16,6 +16,7 @@ from mtl_core.jobs.job import Job
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from ui import state
 from ui.charts import NEGATIVE_COLOR
+from ui.limits import limit_error
 from ui.plain import html_text, md, plain, plain_figure
 from ui.widgets import bound
 
@@ -140,6 +141,9 @@ def comparison_blocker(cfg) -> str | None:
         validate_config(copy.deepcopy(cfg))
     except MTLError:
         return "Fix the settings first (see the message at the top of the page)."
+    too_large = limit_error(cfg)  # each model of a comparison (or a bake-off) is a run of this size
+    if too_large is not None:
+        return str(too_large)
     try:
         check_comparable(cfg)
     except MTLError as exc:
