@@ -358,10 +358,11 @@ def play_training(run: TrainingJob | PoolTrainingJob, frame: pd.DataFrame, title
     live = live_settings()
     run.set_continuous(live.continuous)
     run.set_speed(SPEEDS[live.speed])
-    if step:
-        run.pause()  # starts paused: the step below is its first epoch
     session = start_training(run, frame, title)
     if step:
+        # One call, right after the start: it lands while the first epoch is still being traced (seconds), so
+        # the run pauses before any epoch and then trains exactly one. (A pause sent before the start, then a
+        # step, could reach a worker process in the other order.)
         run.step(1)
     return session
 
