@@ -8,6 +8,7 @@ TensorFlow is imported only when a model is drawn, never when this module is imp
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from mtl_core.errors import MTLError
 from ui import state
 from ui.charts import LIVE_CONFIG, color
 from ui.inputs import most_common, slider_spec
-from ui.plain import html_text, plain, plain_figure
+from ui.plain import html_text, plain
 
 if TYPE_CHECKING:
     from mtl_core.models.landscape import Landscape, LandscapeProbe
@@ -110,44 +111,61 @@ def _put_axes(session: TrainingSession) -> None:
 
 
 # ---- figures ------------------------------------------------------------------------------------------------
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    # Built from plain dicts without plotly's validation (50-80 ms a figure, redrawn twice a second while
+    # training and on every slider move): every text from the data is escaped here with html_text instead.
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
 def landscape_figure(view: Landscape, task: str, points: Any, current: tuple[float, float] | None,
                      classes: list[str]) -> go.Figure:
     """One task's prediction over the plane (class colour by confidence, or a colour scale), the data on top."""
     grid, out = view.grid, view.tasks[task]
-    fig = go.Figure()
+    traces: list[dict] = []
     targets = points.targets[task]
     if out.kind == "regression":
         low = float(min(targets.min(initial=np.inf), out.value.min()))
         high = float(max(targets.max(initial=-np.inf), out.value.max()))
-        fig.add_trace(go.Heatmap(x=grid.x, y=grid.y, z=out.value, zmin=low, zmax=high, colorscale="Viridis",
-                                 colorbar={"thickness": 10, "len": 0.9}, name=html_text(task),
-                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{z:.4g}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=points.x, y=points.y, mode="markers", name="data", showlegend=False,
-                                 marker={"color": targets, "colorscale": "Viridis", "cmin": low, "cmax": high,
-                                         "size": 7, "line": {"color": "white", "width": 1}},
-                                 hovertemplate="%{x:.3g}, %{y:.3g}: true %{marker.color:.4g}<extra></extra>"))
+        traces.append({"type": "heatmap", "x": grid.x, "y": grid.y, "z": out.value, "zmin": low, "zmax": high,
+                       "colorscale": "Viridis", "colorbar": {"thickness": 10, "len": 0.9}, "name": html_text(task),
+                       "hovertemplate": "%{x:.3g}, %{y:.3g}: %{z:.4g}<extra></extra>"})
+        traces.append({"type": "scatter", "x": points.x, "y": points.y, "mode": "markers", "name": "data",
+                       "showlegend": False,
+                       "marker": {"color": targets, "colorscale": "Viridis", "cmin": low, "cmax": high, "size": 7,
+                                  "line": {"color": "white", "width": 1}},
+                       "hovertemplate": "%{x:.3g}, %{y:.3g}: true %{marker.color:.4g}<extra></extra>"})
     else:
         n = len(classes)
         sure = (out.confidence - 1.0 / n) / (1.0 - 1.0 / n)
-        z = out.label + np.clip(sure, 0.0, 0.999)
-        fig.add_trace(go.Heatmap(x=grid.x, y=grid.y, z=z, zmin=0.0, zmax=float(n), colorscale=_class_scale(n),
-                                 showscale=False, customdata=out.confidence, text=None, name=html_text(task),
-                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{customdata:.0%} sure<extra></extra>"))
+        z = (out.label + np.clip(sure, 0.0, 0.999)).astype(np.float32)
+        traces.append({"type": "heatmap", "x": grid.x, "y": grid.y, "z": z, "zmin": 0.0, "zmax": float(n),
+                       "colorscale": _class_scale(n), "showscale": False, "customdata": out.confidence,
+                       "name": html_text(task),
+                       "hovertemplate": "%{x:.3g}, %{y:.3g}: %{customdata:.0%} sure<extra></extra>"})
         for k, label in enumerate(classes):
             mask = targets == k
-            fig.add_trace(go.Scatter(x=points.x[mask], y=points.y[mask], mode="markers", name=html_text(label),
-                                     marker={"color": class_color(k), "size": 7, "line": {"color": "white",
-                                                                                            "width": 1}},
-                                     hovertemplate=f"%{{x:.3g}}, %{{y:.3g}}: {html_text(label)}<extra></extra>"))
+            traces.append({"type": "scatter", "x": points.x[mask], "y": points.y[mask], "mode": "markers",
+                           "name": html_text(label),
+                           "marker": {"color": class_color(k), "size": 7, "line": {"color": "white", "width": 1}},
+                           "hovertemplate": f"%{{x:.3g}}, %{{y:.3g}}: {html_text(label)}<extra></extra>"})
     if current is not None:
-        fig.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="current point",
-                                 showlegend=False, hoverinfo="skip",
-                                 marker={"symbol": "x-thin", "size": 14, "line": {"color": "black", "width": 3}}))
-    fig.update_layout(height=_CHART_HEIGHT, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision=task,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-                      xaxis={"title": html_text(grid.x_name), "range": [float(grid.x[0]), float(grid.x[-1])]},
-                      yaxis={"title": html_text(grid.y_name), "range": [float(grid.y[0]), float(grid.y[-1])]})
-    return plain_figure(fig)
+        traces.append({"type": "scatter", "x": [current[0]], "y": [current[1]], "mode": "markers",
+                       "name": "current point", "showlegend": False, "hoverinfo": "skip",
+                       "marker": {"symbol": "x-thin", "size": 14, "line": {"color": "black", "width": 3}}})
+    layout = {"height": _CHART_HEIGHT, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "uirevision": task,
+              "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+              "xaxis": {"title": {"text": html_text(grid.x_name)}, "range": [float(grid.x[0]), float(grid.x[-1])]},
+              "yaxis": {"title": {"text": html_text(grid.y_name)}, "range": [float(grid.y[0]), float(grid.y[-1])]}}
+    return _figure(traces, layout)
+
+
+def _png(image: np.ndarray) -> bytes:
+    """An RGB array as PNG bytes (kept with the view, so a redraw of the same view encodes nothing)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _picture(values: np.ndarray, bars: list[tuple[str, float]] = (), signed: bool = True) -> np.ndarray:
@@ -167,30 +185,37 @@ def _picture(values: np.ndarray, bars: list[tuple[str, float]] = (), signed: boo
     return image.round().astype(np.uint8)
 
 
-def _units(view: Landscape, tasks: list[str]) -> None:
-    if not view.unit_index:
-        st.caption("This model has no shared layer to picture.")
-        return
+def _pictures(view: Landscape, tasks: list[str]) -> dict[str, Any]:
+    """The trunk's unit pictures and the gates' (PNG bytes) with their captions."""
     most = max((float(u.max()) for u in view.usage.values()), default=0.0) or 1.0
     images, captions = [], []
     for k, unit in enumerate(view.unit_index):
         bars = [(color(i), float(view.usage[t][k]) / most) for i, t in enumerate(tasks) if t in view.usage]
-        images.append(_picture(view.units[k], bars))
+        images.append(_png(_picture(view.units[k], bars)))
         # Short enough for one line under a picture: "3 · y1 17% y2 6%" (unit 3; each task's usage).
         shares = " ".join(f"{t} {view.usage[t][k]:.0%}" for t in tasks if t in view.usage)
         captions.append(f"{unit + 1} · {shares}")
-    st.image(images, caption=captions, width=_PICTURE_WIDTH, output_format="PNG")
-
-
-def _gates(view: Landscape, tasks: list[str]) -> None:
+    gates = {}
     for i, task in enumerate(tasks):
-        gates = view.gates.get(task)
-        if gates is None:
-            continue
+        if task in view.gates:
+            maps = view.gates[task]
+            gates[task] = ([_png(_picture(g, [(color(i), float(g.mean()))], signed=False)) for g in maps],
+                           [f"expert {e + 1}: {g.mean():.0%}" for e, g in enumerate(maps)])
+    return {"units": (images, captions), "gates": gates}
+
+
+def _units(pictures: dict[str, Any]) -> None:
+    images, captions = pictures["units"]
+    if not images:
+        st.caption("This model has no shared layer to picture.")
+        return
+    st.image(images, caption=captions, width=_PICTURE_WIDTH)
+
+
+def _gates(pictures: dict[str, Any]) -> None:
+    for task, (images, captions) in pictures["gates"].items():
         st.markdown(f"Gate of **{plain(task)}**: the weight it gives each expert across the plane")
-        images = [_picture(g, [(color(i), float(g.mean()))], signed=False) for g in gates]
-        st.image(images, caption=[f"expert {e + 1}: {g.mean():.0%}" for e, g in enumerate(gates)],
-                 width=_PICTURE_WIDTH, output_format="PNG")
+        st.image(images, caption=captions, width=_PICTURE_WIDTH)
 
 
 # ---- the panel ----------------------------------------------------------------------------------------------
@@ -209,11 +234,20 @@ def landscape_panel(session: TrainingSession, *, live: bool, held: dict[str, obj
                        "Predict show each input).")
             return
         held = held if held is not None else held_values(session)
-        try:
-            view = probe(session).landscape(run.prepared, held, *axes)
-        except MTLError as exc:
-            st.error(plain(str(exc)))
-            return
+        # The same model state, axes and other inputs (a move of an axis' own slider): the same view and pictures.
+        version = (axes, tuple(sorted((k, str(v)) for k, v in held.items() if k not in axes)), len(run.events()),
+                   id(run.predictor.model))
+        cached = session.cache.get("landscape_view")
+        if cached is not None and cached[0] == version and not live:
+            view, pictures = cached[1], cached[2]
+        else:
+            try:
+                view = probe(session).landscape(run.prepared, held, *axes)
+            except MTLError as exc:
+                st.error(plain(str(exc)))
+                return
+            pictures = _pictures(view, tasks)
+            session.cache["landscape_view"] = (version, view, pictures)
         points = session.cache.get("landscape_points")
         if points is None or points[0] != axes:
             points = (axes, data_points(run.prepared, *axes))
@@ -232,49 +266,48 @@ def landscape_panel(session: TrainingSession, *, live: bool, held: dict[str, obj
                         "(blue above 0, orange below). The bars under a unit, one per task in the loss chart's "
                         "colours, and the caption (unit · each task's share) say how strongly that task's head "
                         "uses it: the unit's share of the weights of the head's first layer")
-            _units(view, tasks)
-        if view.gates:
+            _units(pictures)
+        if pictures["gates"]:
             with st.container(key="landscape_gates"):
-                _gates(view, tasks)
+                _gates(pictures)
 
 
 # ---- response curves (Predict) ------------------------------------------------------------------------------
 def curves_figure(curves: Any, task: str, held: dict[str, object], predicted: Any, classes: list[str],
                   inputs: list[str]) -> go.Figure:
     """One task's prediction as each input sweeps its values (one panel per input), the current point marked."""
-    fig = go.Figure()
+    traces: list[dict] = []
     n = len(inputs)
     gap = 0.04
     width = (1.0 - gap * (n - 1)) / n
     layout: dict[str, Any] = {}
     for j, column in enumerate(inputs):
         axis = "" if j == 0 else str(j + 1)
+        on = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         xs = curves.values[column]
-        xs = [html_text(v) for v in xs] if isinstance(xs, list) else xs
+        categorical = isinstance(xs, list)
+        xs = [html_text(v) for v in xs] if categorical else xs
         out = curves.tasks[column][task]
-        at = held[column]
-        at = html_text(class_label(at)) if isinstance(xs, list) else float(at)
-        mode = "lines+markers" if isinstance(xs, list) else "lines"
+        at = html_text(class_label(held[column])) if categorical else float(held[column])
+        mode = "lines+markers" if categorical else "lines"
         if out.kind == "regression":
-            fig.add_trace(go.Scatter(x=xs, y=out.value, mode=mode, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                                     line={"color": color(0)}, showlegend=False, name=html_text(task)))
-            fig.add_trace(go.Scatter(x=[at], y=[predicted.value], mode="markers", xaxis=f"x{axis}",
-                                     yaxis=f"y{axis}", showlegend=False, hoverinfo="skip",
-                                     marker={"color": "black", "size": 9}))
+            traces.append({"type": "scatter", "x": xs, "y": out.value, "mode": mode, **on,
+                           "line": {"color": color(0)}, "showlegend": False, "name": html_text(task)})
+            traces.append({"type": "scatter", "x": [at], "y": [predicted.value], "mode": "markers", **on,
+                           "showlegend": False, "hoverinfo": "skip", "marker": {"color": "black", "size": 9}})
         else:
-            probs = out.probabilities
             chosen = classes.index(predicted.label) if predicted.label in classes else 0
             for k, label in enumerate(classes):
-                fig.add_trace(go.Scatter(x=xs, y=probs[:, k], mode=mode, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                                         name=html_text(label), legendgroup=str(k), showlegend=j == 0,
-                                         line={"color": class_color(k)}))
-            fig.add_trace(go.Scatter(x=[at], y=[predicted.probabilities[predicted.label]], mode="markers",
-                                     xaxis=f"x{axis}", yaxis=f"y{axis}", showlegend=False, hoverinfo="skip",
-                                     marker={"color": class_color(chosen), "size": 10,
-                                             "line": {"color": "black", "width": 2}}))
+                traces.append({"type": "scatter", "x": xs, "y": out.probabilities[:, k], "mode": mode, **on,
+                               "name": html_text(label), "legendgroup": str(k), "showlegend": j == 0,
+                               "line": {"color": class_color(k)}})
+            traces.append({"type": "scatter", "x": [at], "y": [predicted.probabilities[predicted.label]],
+                           "mode": "markers", **on, "showlegend": False, "hoverinfo": "skip",
+                           "marker": {"color": class_color(chosen), "size": 10,
+                                      "line": {"color": "black", "width": 2}}})
         start = j * (width + gap)
-        layout[f"xaxis{axis}"] = {"domain": [start, start + width], "title": html_text(column),
-                                  "anchor": f"y{axis}"}
+        layout[f"xaxis{axis}"] = {"domain": [start, start + width], "title": {"text": html_text(column)},
+                                  "anchor": f"y{axis}", **({"type": "category"} if categorical else {})}
         y_axis: dict[str, Any] = {"anchor": f"x{axis}"}
         if out.kind != "regression":
             y_axis["range"] = [-0.02, 1.02]
@@ -282,9 +315,9 @@ def curves_figure(curves: Any, task: str, held: dict[str, object], predicted: An
             y_axis["matches"] = "y"
             y_axis["showticklabels"] = False
         layout[f"yaxis{axis}"] = y_axis
-    fig.update_layout(height=230, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision=task,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, **layout)
-    return plain_figure(fig)
+    layout.update(height=230, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision=task,
+                  legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0})
+    return _figure(traces, layout)
 
 
 def curves_panel(session: TrainingSession, held: dict[str, object], predicted: dict[str, Any]) -> None:

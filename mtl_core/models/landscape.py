@@ -136,7 +136,9 @@ class LandscapeProbe:
     def grid(self, prepared: Prepared, held: dict[str, object], x_name: str, y_name: str,
              resolution: int = RESOLUTION) -> tuple[Grid, tf.Tensor]:
         """The plane's rows (kept while the axes and held values stay the same: a live refresh rebuilds nothing)."""
-        key = (x_name, y_name, resolution, tuple(sorted((k, str(v)) for k, v in held.items())), id(prepared))
+        # The axes' own held values do not enter the plane's rows: moving one of them rebuilds nothing.
+        others = tuple(sorted((k, str(v)) for k, v in held.items() if k not in (x_name, y_name)))
+        key = (x_name, y_name, resolution, others, id(prepared))
         if key != self._grid_key:
             grid = grid_rows(self.info.schema, held, x_name, y_name, input_bounds(prepared, x_name),
                              input_bounds(prepared, y_name), resolution)
