@@ -241,19 +241,22 @@ def test_relatedness_correlation_increases_with_p(seed: int) -> None:
 
 
 def test_relatedness_default_seed_reaches_high_correlation_at_p_1() -> None:
-    assert _measured(1.0) > 0.9
-    assert _measured(-1.0) < -0.9
+    # Each label's own noise (a fifth of its variance by default) caps the correlation of identical tasks.
+    assert _measured(1.0) > 0.7
+    assert _measured(-1.0) < -0.5  # the sine terms are not odd (beta_i), so w and -w differ more
+    quiet = load_dataset("relatedness", {"p": 1.0, "noise": 0.1}).info["measured_correlation"]
+    assert quiet > 0.99
 
 
 def test_relatedness_warns_when_labels_are_mostly_noise() -> None:
     quiet = load_dataset("relatedness", {"seed": 0})
-    assert quiet.info["noise_share"] < 0.2
+    assert quiet.info["noise_share"] < 0.5
     assert not any("mostly noise" in note for note in quiet.notes)
-    # Seed 7's sine terms nearly cancel the linear slope (found by scanning seeds 0..39).
-    noisy = load_dataset("relatedness", {"seed": 7})
+    noisy = load_dataset("relatedness", {"noise": 5.0})
     assert noisy.info["noise_share"] > 0.5
-    assert any("mostly noise for seed 7" in note for note in noisy.notes)
-    tiny_c = load_dataset("relatedness", {"c": 0.01})
+    assert any("mostly noise" in note and "noise = 5" in note for note in noisy.notes)
+    # Without sine terms the signal is c * (u.x), so a tiny c leaves the noise alone.
+    tiny_c = load_dataset("relatedness", {"c": 0.01, "m": 0})
     assert any("mostly noise" in note for note in tiny_c.notes)
 
 
@@ -285,8 +288,11 @@ def test_relatedness_shape_follows_d_and_n() -> None:
     assert list(frame.columns) == ["x0", "x1", "x2", "y1", "y2"]
     assert len(frame) == 25
     # With no sine terms and p = 1, the labels differ only by the noise.
-    same = generate_relatedness(p=1.0, m=0, c=1.0, n=2000)
+    same = generate_relatedness(p=1.0, m=0, c=1.0, noise=0.1, n=2000)
     assert (same["y1"] - same["y2"]).std() == pytest.approx(0.1 * np.sqrt(2), rel=0.1)
+    # Without noise, p = 1 makes the two tasks one function: the sine terms are the same for both tasks.
+    exact = generate_relatedness(p=1.0, m=3, noise=0.0, n=200, seed=5)
+    np.testing.assert_allclose(exact["y1"], exact["y2"], atol=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from mtl_core.data.generators.plane import SHAPES, load_plane
 from mtl_core.data.generators.relatedness import load_relatedness
-from mtl_core.errors import DataError, bad_value
+from mtl_core.errors import DataError, bad_value, quoted
 
 # Frames above this many cells are rebuilt on each call rather than kept in the cache.
 _CACHE_MAX_CELLS = 2_000_000
@@ -206,9 +206,10 @@ _RELATEDNESS_PARAMS = (
         1.0,
         "Task relatedness: cosine similarity of the two tasks' weight vectors.",
     ),
-    ParamSpec("c", float, 0.3, 0.01, 10.0, "Scale of the weight vectors."),
-    ParamSpec("m", int, 5, 0, 50, "Number of sine terms that make the labels non-linear."),
+    ParamSpec("c", float, 1.0, 0.01, 10.0, "Scale of the weight vectors."),
+    ParamSpec("m", int, 3, 0, 50, "Number of sine terms that make the labels non-linear."),
     ParamSpec("d", int, 16, 2, 256, "Number of input features."),
+    ParamSpec("noise", float, 1.0, 0.0, 10.0, "Standard deviation of each label's own noise."),
     ParamSpec("n", int, 4000, 10, 200_000, "Number of rows."),
     ParamSpec("seed", int, 0, 0, 2**31 - 1, "Random seed; the same seed gives the same data."),
 )
@@ -351,7 +352,7 @@ def _resolve_params(spec: DatasetSpec, params: Mapping | None) -> tuple[tuple[st
                 ", ".join(repr(n) for n in by_name) if by_name else f"none: dataset '{spec.name}' takes no parameters"
             )
             raise DataError(
-                f"dataset_param {key!r} is not a parameter of dataset '{spec.name}': valid keys are {valid}.",
+                f"dataset_param {quoted(key)} is not a parameter of dataset '{spec.name}': valid keys are {valid}.",
                 param=f"dataset_param {key!r}", value=params[key],
             )
     return tuple((p.name, _convert(p, params[p.name]) if p.name in params else p.default) for p in spec.params)
