@@ -168,8 +168,9 @@ def _predictions(values: dict, truth: dict | None) -> dict | None:
                 st.metric(plain(task.name), f"{p.value:.4g}", delta=delta, delta_color="off", delta_arrow="off")
                 _range_bar(p.value, *ranges[task.name])
             else:
-                st.metric(plain(task.name), p.label, delta=f"{p.probabilities[p.label]:.1%} sure", delta_color="off",
-                          delta_arrow="off")
+                # A metric's value renders Markdown too (a label "$$x$$" was typeset as math): plain text.
+                st.metric(plain(task.name), plain(p.label), delta=f"{p.probabilities[p.label]:.1%} sure",
+                          delta_color="off", delta_arrow="off")
                 _probability_bars(p.probabilities, p.label)
                 if truth is not None:
                     actual = class_label(truth[task.name])
