@@ -30,7 +30,7 @@ def _read_as_shown() -> None:
 
     from ui.plain import as_read
 
-    for cls in (element_tree.AlertBase, element_tree.Markdown):
+    for cls in (element_tree.AlertBase, element_tree.Markdown, element_tree.Metric):
         cls.value = property(lambda self: as_read(self.proto.body))
 
 
