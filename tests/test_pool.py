@@ -82,7 +82,7 @@ def test_a_short_job_behind_long_ones_finishes_first(pool, hetero_config, iris_f
     short = PoolTrainingJob(config(hetero_config, 30), iris_frame, pool=pool).start()
     try:
         assert short.worker is longs[0].worker, "the short job shares a worker with a long one"
-        assert short.join(120), "the short job did not finish"
+        assert short.join(300), "the short job did not finish"
         assert all(j.running for j in longs), "a long job ended before the short one"
         assert short.result.stopped_reason == "completed" and short.result.epochs_run == 30
         # The long job on the same worker trained in between: they took turns.
@@ -104,7 +104,7 @@ def test_a_job_waits_in_the_queue_until_a_slot_frees(narrow, hetero_config, iris
         assert waiting.progress()[0] == "waiting for a free worker"
         assert until(lambda: len(longs[0].events()) > 0)
         longs[0].stop()
-        assert waiting.join(120), "the queued job did not run once a slot was free"
+        assert waiting.join(300), "the queued job did not run once a slot was free"
         assert waiting.result.stopped_reason == "completed"
         assert longs[1].running
     finally:

@@ -1,0 +1,306 @@
+"""A classroom on one server: N students press Play on the same preset at once, one observer moves a slider.
+
+Starts ``streamlit run app.py`` (the worker pool as the environment sets it: ``MTL_WORKERS``, ...) and drives
+Debian's Chromium with one browser context (one session) per student. First, alone: one student's run (press to
+"completed" on the page) and the observer's slider on /predict (key press to the prediction changing). Then,
+for each N: N students open the same /train link, press Play within a second, and wait for "completed";
+meanwhile the observer keeps moving its slider and a thread polls the health endpoint. Prints each job's time
+against its fair share (N x solo / cores), the observer's slider latency against unloaded, the health check's
+worst latency, and the server's memory (its own RSS, and with its worker processes) before, at peak and after
+every student's context has closed. Targets (issue 12): every job <= 2.5x the fair share, the observer's median
+<= 2x unloaded and worst <= 1 s, health <= 200 ms, RSS back within 100 MB.
+
+    python bench/bench_classroom.py --n 10,30 [--epochs 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from _common import ROOT, load_average
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect as sync_expect
+from playwright.sync_api import sync_playwright
+
+from tests.e2e_helpers import VIEWPORT, launch, nav, streamlit_server
+
+MAIN = "[data-testid='stMain']"
+PROGRESS = f"{MAIN} [data-testid='stProgress']"
+PRESET = "heterogeneous"
+# Arms a watch on the prediction box: __t1 is set when its text changes after the key press at __t0.
+ARM = """() => {
+  const box = document.querySelector('.st-key-prediction');
+  window.__before = box ? box.innerText : '';
+  window.__t0 = performance.now(); window.__t1 = null;
+  const watch = () => {
+    const now = document.querySelector('.st-key-prediction');
+    if (now && now.innerText !== window.__before) { window.__t1 = performance.now(); return; }
+    requestAnimationFrame(watch);
+  };
+  requestAnimationFrame(watch);
+}"""
+
+
+# ---- the server process and its workers ---------------------------------------------------------------
+def _pids_listening(port: int) -> int | None:
+    """The pid of the streamlit process serving ``port`` (by its command line)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(cmd) and str(port).encode() in cmd:
+            return int(entry.name)
+    return None
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """(the server's own RSS, the server plus its worker processes) in MB."""
+    own = _rss_mb(pid)
+    return own, own + sum(_rss_mb(c) for c in _children(pid))
+
+
+class Health(threading.Thread):
+    """Polls /_stcore/health twice a second; keeps each latency (a failure counts as its timeout)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.times, self.failures, self.active = url, [], 0, threading.Event()
+        self._end = threading.Event()
+
+    def run(self) -> None:
+        while not self._end.is_set():
+            if self.active.is_set():
+                t0 = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as r:
+                        r.read()
+                    self.times.append(time.perf_counter() - t0)
+                except OSError:
+                    self.failures += 1
+                    self.times.append(5.0)
+            time.sleep(0.5)
+
+    def end(self) -> None:
+        self._end.set()
+
+
+# ---- the pages --------------------------------------------------------------------------------------------
+def train_link(url: str, epochs: int) -> str:
+    from mtl_core.presets import PRESETS
+    from ui.share import config_to_params, query_string
+
+    cfg = PRESETS[PRESET].make_config()
+    cfg.epochs, cfg.early_stopping = epochs, False  # time every epoch
+    return f"{url}/train?{query_string(config_to_params(cfg))}"
+
+
+def open_student(browser, link: str):
+    """A fresh session on the link's /train, set to run its epochs at full speed (not continuous)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(link)
+    page.locator(".st-key-play_button button").first.wait_for()
+    toggle = page.locator(".st-key-continuous input").first
+    if toggle.is_checked():
+        page.locator(".st-key-continuous label").first.click()
+        sync_expect(toggle).not_to_be_checked()
+    page.locator(".st-key-speed").first.get_by_text("max", exact=True).click()
+    page.wait_for_timeout(500)
+    return context, page
+
+
+def progress_text(page) -> str:
+    try:
+        return page.locator(PROGRESS).first.inner_text(timeout=2000)
+    except Exception:  # noqa: BLE001 - the bar is briefly absent while the page reruns
+        return ""
+
+
+def done(page) -> bool:
+    text = progress_text(page)
+    return "completed" in text or "stopped" in text
+
+
+def slider_move(page, i: int) -> float | None:
+    """Seconds from one key press on the first slider to the prediction changing (None: no change in 10 s)."""
+    page.evaluate(ARM)
+    page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+    try:
+        page.wait_for_function("() => window.__t1 !== null", timeout=10_000)
+        return page.evaluate("(window.__t1 - window.__t0) / 1000")
+    except PlaywrightTimeout:
+        return None
+
+
+def open_observer(browser, url: str):
+    """A session that trained a short run and sits on /predict with its first slider focused."""
+    context, page = open_student(browser, train_link(url, 50))
+    page.locator(".st-key-play_button button").first.click()
+    deadline = time.monotonic() + 180
+    while not done(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+    nav(page, "predict")
+    page.locator(".st-key-prediction").wait_for()
+    page.locator(".st-key-features").get_by_role("slider").first.focus()
+    return context, page
+
+
+def phase(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def solo_seconds(browser, link: str) -> float:
+    context, page = open_student(browser, link)
+    phase("solo: page ready, pressing Play")
+    t0 = time.perf_counter()
+    page.locator(".st-key-play_button button").first.click()
+    while not done(page):
+        page.wait_for_timeout(100)
+    seconds = time.perf_counter() - t0
+    context.close()
+    return seconds
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"median {statistics.median(values):.2f} s, worst {max(values):.2f} s"
+
+
+def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unloaded: list[float],
+              observer, health: Health) -> dict:
+    link = train_link(url, epochs)
+    students = [open_student(browser, link) for _ in range(n)]
+    phase(f"{n} students ready")
+    before = memory(pid)
+    peak = list(before)
+    health.times.clear()
+    health.failures = 0
+    health.active.set()
+    pressed: list[float] = []
+    for _, page in students:
+        page.locator(".st-key-play_button button").first.click(no_wait_after=True)
+        pressed.append(time.perf_counter())
+    finished: dict[int, float] = {}
+    moves: list[float] = []
+    missed, i = 0, 0
+    deadline = time.monotonic() + 60 * max(10, n)
+    while len(finished) < n and time.monotonic() < deadline:
+        for k, (_, page) in enumerate(students):
+            if k not in finished and done(page):
+                finished[k] = time.perf_counter() - pressed[k]
+        latency = slider_move(observer, i)
+        i += 1
+        if latency is None:
+            missed += 1
+        else:
+            moves.append(latency)
+        own, total = memory(pid)
+        peak = [max(peak[0], own), max(peak[1], total)]
+        observer.wait_for_timeout(300)
+    health.active.clear()
+    for context, _ in students:
+        context.close()
+    # Sessions end when their browsers go; their runs are already done. Wait for the memory to settle.
+    after = memory(pid)
+    settle = time.monotonic() + 180
+    while time.monotonic() < settle and after[0] > before[0] + 100:
+        time.sleep(5)
+        after = memory(pid)
+    return {"n": n, "times": [finished.get(k) for k in range(n)], "moves": moves, "missed": missed,
+            "health": list(health.times), "health_failures": health.failures,
+            "rss": (before, tuple(peak), after), "fair": n * solo / (os.cpu_count() or 1)}
+
+
+def report(result: dict, solo: float, unloaded: list[float]) -> None:
+    n, fair = result["n"], result["fair"]
+    times = result["times"]
+    ok = [t for t in times if t is not None]
+    print(f"\n== N = {n} students (load average {load_average()}) ==")
+    print(f"solo run {solo:.1f} s; fair share {n} x {solo:.1f} / {os.cpu_count()} cores = {fair:.1f} s")
+    print(" job | seconds | x fair share")
+    for k, t in enumerate(times):
+        print(f" {k + 1:3d} | {t:7.1f} | {t / fair:5.2f}" if t is not None else f" {k + 1:3d} | did not finish")
+    if ok:
+        print(f"worst job {max(ok):.1f} s = {max(ok) / fair:.2f}x fair share (target <= 2.5x); "
+              f"{len(ok)} of {n} finished")
+    med_u = statistics.median(unloaded) if unloaded else float("nan")
+    moves = result["moves"]
+    if moves:
+        print(f"observer slider: {stats(moves)} ({len(moves)} moves, {result['missed']} without an answer in 10 s); "
+              f"unloaded {stats(unloaded)}; median ratio {statistics.median(moves) / med_u:.2f}x (target <= 2x, "
+              "worst <= 1 s)")
+    health = result["health"]
+    if health:
+        print(f"health: worst {1000 * max(health):.0f} ms, median {1000 * statistics.median(health):.0f} ms over "
+              f"{len(health)} checks, {result['health_failures']} failed (target <= 200 ms)")
+    (b_own, b_all), (p_own, p_all), (a_own, a_all) = result["rss"]
+    print(f"server RSS: before {b_own:.0f} MB, peak {p_own:.0f} MB, after {a_own:.0f} MB "
+          f"(after - before {a_own - b_own:+.0f} MB, target within 100 MB); with its workers: "
+          f"{b_all:.0f} / {p_all:.0f} / {a_all:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", default="10,30", help="comma-separated numbers of students (default 10,30)")
+    parser.add_argument("--epochs", type=int, default=3000, help="epochs of each student's run (default 3000)")
+    parser.add_argument("--moves", type=int, default=10, help="unloaded slider moves of the observer")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.n.split(",") if x.strip()]
+    print(f"bench_classroom: {os.cpu_count()} cores, MTL_WORKERS={os.environ.get('MTL_WORKERS', 'default')}, "
+          f"load average {load_average()}")
+    with streamlit_server(ROOT / "app.py", timeout=120) as url, sync_playwright() as p:
+        pid = _pids_listening(int(url.rsplit(":", 1)[1]))
+        assert pid is not None, "could not find the server's process"
+        health = Health(url)
+        health.start()
+        browser = launch(p)
+        link = train_link(url, args.epochs)
+        solo_seconds(browser, train_link(url, 20))  # warm: first compile, workers ready
+        solo = solo_seconds(browser, link)
+        phase(f"solo run {solo:.1f} s")
+        obs_context, observer = open_observer(browser, url)
+        unloaded = [t for t in (slider_move(observer, i) for i in range(args.moves)) if t is not None]
+        phase(f"observer unloaded: {stats(unloaded)}")
+        for n in sizes:
+            result = classroom(browser, url, pid, n, args.epochs, solo, unloaded, observer, health)
+            report(result, solo, unloaded)
+        obs_context.close()
+        browser.close()
+        health.end()
+
+
+if __name__ == "__main__":
+    main()
