@@ -2,23 +2,22 @@
 
 Each session has its own config, data, model and run; a run's history must be exactly what the same config
 and seed give when trained alone. AppTest is not thread-safe (its script runs share process-wide test state),
-so the sessions' page reruns take turns behind a lock; the trainings themselves run in their background
-threads, as they do on a server, and a gate lets all eight start their epochs together (so "at once" holds
-whatever the machine's load, instead of depending on how long the turn-taking page runs take).
+so the sessions' page reruns take turns behind a lock; the trainings run in the worker pool, as they do on a
+server (two workers hosting four runs each, taking turns), and every run is hosted by a worker before any of
+them ends (so "at once" holds whatever the machine's load).
 """
 
 from __future__ import annotations
 
 import copy
 import threading
-import time
 
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import TrainConfig
 from mtl_core.data.sources import load_source
 from mtl_core.presets import PRESETS
-from tests.apptest import app, training, wait
+from tests.apptest import app, run_to_the_end, training, wait
 from ui.state import CONFIG_KEY
 
 SESSIONS = 8
@@ -58,7 +57,7 @@ def session(config: TrainConfig, out: dict, index: int, barrier: threading.Barri
         at.session_state[CONFIG_KEY] = copy.deepcopy(config)  # each user edits their own config
         step(at.switch_page("pages/train.py"))
         barrier.wait(timeout=120)
-        at.button(key="train_button").click()
+        run_to_the_end(at).button(key="play_button").click()
         step(at)
         assert not at.error, [e.value for e in at.error]
         run = training(at).run
@@ -70,26 +69,17 @@ def session(config: TrainConfig, out: dict, index: int, barrier: threading.Barri
         out[index] = {"error": exc}
 
 
-def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result(monkeypatch):
-    setups = configs()
-    # Alone first: one Trainer per distinct setup, no dashboard, no other training.
+def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result():
+    from mtl_core.jobs.pool.pool import get_pool
     from mtl_core.training.trainer import Trainer
 
+    setups = configs()
+    pool = get_pool()
+    assert pool.settings.workers * pool.settings.jobs_per_worker >= SESSIONS, "the pool is too small for the test"
+    pool.start()  # workers load TensorFlow while the runs alone train
+    # Alone first: one Trainer per distinct setup, no dashboard, no other training.
     alone = [losses(Trainer(c, load_source(c).frame).run().history) for c in setups]
-
-    # Then the sessions: each run waits at the gate until all eight are ready, then trains.
-    gate = threading.Barrier(SESSIONS)
-    spans: dict[int, tuple[float, float]] = {}
-    run_alone = Trainer.run
-
-    def run_together(trainer: Trainer):
-        gate.wait(timeout=180)
-        began = time.perf_counter()
-        result = run_alone(trainer)
-        spans[id(trainer)] = (began, time.perf_counter())
-        return result
-
-    monkeypatch.setattr(Trainer, "run", run_together)
+    assert pool.wait_ready(180)
 
     assigned = [setups[i % len(setups)] for i in range(SESSIONS)]
     out: dict[int, dict] = {}
@@ -104,9 +94,9 @@ def test_eight_sessions_train_at_once_and_each_gets_its_own_exact_result(monkeyp
     assert not errors, errors
 
     runs = [out[i]["run"] for i in range(SESSIONS)]
-    assert len({id(r) for r in runs}) == SESSIONS and len({id(r.work.trainer.model) for r in runs}) == SESSIONS
-    # They really trained at the same time: every run began its epochs before any run had finished.
-    began, ended = zip(*(spans[id(r.work.trainer)] for r in runs))
+    assert len({id(r) for r in runs}) == SESSIONS
+    # They really trained at the same time: every run was hosted by a worker before any run had ended.
+    began, ended = [r.placed_at for r in runs], [r.started_at + r.elapsed for r in runs]
     shown = [(round(b - min(began), 2), round(e - min(began), 2)) for b, e in zip(began, ended)]
     assert max(began) < min(ended), f"not all eight trained at once; (start, end) s: {shown}"
     for i, run in enumerate(runs):
