@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mtl_core.data.registry import Dataset
     from mtl_core.data.sources import UploadStore
     from mtl_core.jobs.job import Job
+    from mtl_core.jobs.pool.pool import Pool
     from mtl_core.jobs.pool.proxy import PoolJob, PoolTrainingJob
     from mtl_core.jobs.training import TrainingJob
     from mtl_core.models.stored import StoredModel
@@ -200,7 +201,7 @@ def new_training(cfg: TrainConfig, frame: pd.DataFrame) -> TrainingJob | PoolTra
     if pool_enabled():
         from mtl_core.jobs.pool.proxy import PoolTrainingJob
 
-        return PoolTrainingJob(cfg, frame, session=_session_id())
+        return PoolTrainingJob(cfg, frame, session=_session_id(), pool=_pool())
     from mtl_core.jobs.training import TrainingJob
 
     return TrainingJob(cfg, frame)
@@ -220,10 +221,19 @@ def new_job(kind: str, factory: type, *args: Any, **kwargs: Any) -> Job | PoolJo
         from mtl_core.jobs.pool.spec import WorkSpec
 
         precheck(factory, *args, **kwargs)
-        return PoolJob(WorkSpec.of(kind, factory, *args, **kwargs), session=_session_id())
+        return PoolJob(WorkSpec.of(kind, factory, *args, **kwargs), session=_session_id(), pool=_pool())
     from mtl_core.jobs.job import Job
 
     return Job(factory(*args, **kwargs))
+
+
+@st.cache_resource(show_spinner=False)
+def _pool() -> Pool:
+    """The server's worker pool, kept in Streamlit's resource cache: a module reload (the server reloads edited
+    source files) must not start a second pool next to the first."""
+    from mtl_core.jobs.pool.pool import get_pool
+
+    return get_pool()
 
 
 @st.cache_resource(show_spinner=False)
@@ -235,10 +245,10 @@ def _warm_server() -> bool:
     if _server_runtime() is None:
         return False
     from mtl_core.jobs.pool.checks import warm
-    from mtl_core.jobs.pool.pool import get_pool, pool_enabled
+    from mtl_core.jobs.pool.pool import pool_enabled
 
     if pool_enabled():
-        get_pool().start()
+        _pool().start()
     threading.Thread(target=warm, name="mtl-warm", daemon=True).start()
     return True
 
