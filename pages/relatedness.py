@@ -19,17 +19,22 @@ LIVE_SECONDS = 1.0
 st.title("Relatedness lab")
 st.markdown(
     "Two synthetic regression tasks, `y1` and `y2`, built like in the MMoE paper (Ma et al., KDD 2018): each "
-    "is a noisy non-linear function of the same 16 inputs through its own weight vector, and **p** is the "
-    "cosine between the two weight vectors. p = 1: the tasks are the same function; p = 0: unrelated. For each "
+    "is the same non-linear curve (a line plus three sines) of the 16 inputs seen through its own weight vector, "
+    "plus its own noise, and **p** is the cosine between the two weight vectors. p = 1: the tasks are the same "
+    "function with independent noise; p = 0: unrelated. For each "
     "p the study generates a dataset and trains, on the same split, **single-task** models (one network per "
     "task, nothing shared), **hard sharing** (one shared trunk, a head per task) and **MMoE** (shared experts "
     "mixed by one gate per task).")
 st.markdown(
-    "**What to look for**: sharing should help more as the tasks are more related, so the shared models' "
-    "test loss should fall below the single-task line as p rises. At low p, hard sharing forces unrelated "
-    "tasks through one trunk and can do *worse* than the single-task models (**negative transfer**); MMoE's "
-    "gates can give each task its own experts, which in the paper softens that (short runs on little data may "
-    "not show it). With one seed the curves are noisy: add seeds to see the spread (error bars: sd over seeds).")
+    "**What to look for**: sharing helps more as the tasks are more related. With the default settings "
+    "(300 training rows, 4 seeds) hard sharing's gain over the single-task models rises from about −6 % at "
+    "p = 0, where unrelated tasks squeeze through one trunk (**negative transfer**), to +4.5 % at p = 1, with "
+    "its 95 % interval (+1.4 to +7.5 %) above 0. The paper's other finding, that MMoE copes with weakly related "
+    "tasks better than hard sharing, does **not** show at this scale: at p ≤ 0.5 MMoE's gain is about "
+    "9 points below hard sharing's (−15.6 % against −6.2 % at p = 0). It needs more data than the default "
+    "study trains: with 900 training rows (3000 rows, train fraction 0.3) the gap shrank to "
+    "1–2 points, MMoE still behind; the paper trained on far more. Error bars in the gain chart are 95 % "
+    "intervals over seeds.")
 
 cfg = settings()
 current = state.job(JOB)
@@ -57,8 +62,8 @@ with right:
     with row[1]:
         bound(st.number_input, "Rows per dataset", "rel_rows", lambda: settings().rows, _put("rows"),
               min_value=200, max_value=20_000, step=500,
-              help="Only a tenth train (few rows make sharing matter); half test; the rest validates for "
-                   "early stopping.")
+              help="Only a tenth train (few rows make sharing matter: 300 of the default 3000); half test; "
+                   "the rest validates for early stopping.")
     with row[2]:
         bound(st.number_input, "Epochs (at most)", "rel_epochs", lambda: settings().epochs, _put("epochs"),
               min_value=1, max_value=500, step=10, help="Early stopping ends each model at its best epoch.")

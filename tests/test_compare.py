@@ -232,7 +232,8 @@ def test_relatedness_study_returns_the_documented_frame():
     assert set(frame["model"]) == {"single", "hard", "mmoe"} and set(frame["task"]) == {"y1", "y2"}
     assert np.all(np.isfinite(frame["test_loss"])) and np.all(frame["test_loss"] > 0)
     corr = frame.groupby("p")["measured_correlation"].first()
-    assert corr[1.0] > 0.8 and abs(corr[0.0]) < 0.3
+    # Each label's own noise (a fifth of its variance by default) keeps identical tasks' correlation near 0.8.
+    assert corr[1.0] > 0.6 and abs(corr[0.0]) < 0.3
     # y1 does not depend on p, and a single-task model never reads y2, so its loss is the same for every p.
     single_y1 = frame[(frame["model"] == "single") & (frame["task"] == "y1")]["test_loss"].to_numpy()
     assert single_y1[0] == pytest.approx(single_y1[1], rel=1e-6)

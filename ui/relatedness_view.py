@@ -12,7 +12,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mtl_core.experiments import stats
-from mtl_core.experiments.relatedness_study import MODEL_TITLES, MODELS, TASKS, gains_by_seed
+from mtl_core.experiments.relatedness_study import (
+    DEFAULT_EPOCHS,
+    DEFAULT_N,
+    DEFAULT_P,
+    DEFAULT_SEEDS,
+    MODEL_TITLES,
+    MODELS,
+    TASKS,
+    gains_by_seed,
+)
 from ui import state
 from ui.charts import NEGATIVE_COLOR, color
 
@@ -28,12 +37,12 @@ _SETTINGS = "relatedness.settings"
 
 @dataclass
 class StudySettings:
-    """What the user chose on the page. The defaults train 12 small models: well under a minute here."""
+    """What the user chose on the page; it starts as the core's default study (48 small models)."""
 
-    p_values: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])
-    seeds: int = 1
-    rows: int = 2000
-    epochs: int = 40
+    p_values: list[float] = field(default_factory=lambda: list(DEFAULT_P))
+    seeds: int = len(DEFAULT_SEEDS)
+    rows: int = DEFAULT_N
+    epochs: int = DEFAULT_EPOCHS
     models: list[str] = field(default_factory=lambda: list(MODELS))
 
     def seed_list(self) -> list[int]:
