@@ -183,8 +183,8 @@ def _counter(events: list) -> None:
             st.markdown(f"**Epoch {len(events)}**")
         if running:
             speed = "as fast as it trains" if run.speed is None else f"{run.speed:g} epochs/s"
-            doing = "paused" if run.paused else f"playing at {speed}"
-            doing += ", until paused" if run.continuous else f", {run.config.epochs} epochs"
+            kind = "continuous" if run.continuous else f"{run.config.epochs} epochs"
+            doing = f"paused ({kind})" if run.paused else f"playing at {speed} ({kind})"
         else:
             doing = "ended" if run.result is not None or run.error else "starting"
         best = events[-1].best_epoch if events else 0
