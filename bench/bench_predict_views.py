@@ -16,7 +16,7 @@ import statistics
 from _common import ROOT, load_average
 from playwright.sync_api import sync_playwright
 
-from tests.e2e_helpers import launch, nav, streamlit_server
+from tests.e2e_helpers import launch, nav, play_to_the_end, streamlit_server
 
 MINIMAL_APP = ROOT / "bench" / "minimal_slider_app.py"
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -99,11 +99,7 @@ def main() -> None:
             page.goto(url + "/")
             page.get_by_role("heading", name="MTL Playground").wait_for()
             nav(page, "train")
-            toggle = page.locator(".st-key-continuous input")
-            if toggle.count() and toggle.is_checked():
-                page.locator(".st-key-continuous label").click()  # train the preset's epochs, then stop
-                page.wait_for_timeout(500)
-            page.locator(".st-key-play_button button, .st-key-train_button button").first.click()
+            play_to_the_end(page)  # the preset's epochs at full speed, then its results
             page.get_by_role("heading", name="Results").wait_for(timeout=300_000)
             nav(page, "predict")
             page.locator(".st-key-landscape .js-plotly-plot").first.wait_for()
