@@ -150,7 +150,7 @@ def test_compare_marks_each_task_green_or_red_and_shows_delta_m(mmoe_dwa):
     line = next(m.proto.body for m in at.markdown if m.value.startswith("**Δm = "))
     match = re.search(r":(green|red|gray)\[([+-]\d+\.\d\d) %\]", line)
     assert match and float(match.group(2)) == pytest.approx(dm, abs=0.006)
-    assert match.group(1) == ("green" if dm > 0 else "red" if dm < 0 else "gray")
+    assert match.group(1) == {"helps": "green", "hurts": "red"}.get(data["delta_m_verdict"], "gray")
     assert f"[{data['delta_m_ci'][0]:+.2f}, {data['delta_m_ci'][1]:+.2f}] %" in line
     assert f"**{data['delta_m_verdict']}**" in line
     assert any("\\Delta_m" in c.proto.body for c in at.caption)

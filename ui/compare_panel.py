@@ -195,14 +195,14 @@ def _show_result(job: Job) -> None:
     st.markdown(comparison_markdown(data))
     dm = data["delta_m"]
     if math.isfinite(dm):
-        colour = "green" if dm > 0 else "red" if dm < 0 else "gray"
         verdict = data["delta_m_verdict"]
+        colour = VERDICT_COLOURS.get(verdict, "gray")  # by the verdict: a negative mean inside noise is not red
         words = {"helps": "multi-task learning helps on average",
-                 "hurts": "multi-task learning hurts on average"}.get(verdict, "no clear difference on average")
+                 "hurts": "multi-task learning hurts on average"}.get(verdict, "on average")
         p = data["delta_m_p_value"]
         detail = (f"95 % interval {interval_text(data['delta_m_ci'], 2)}, paired t-test p = {p:.3f}"
                   if math.isfinite(p) else "one seed: no interval; add seeds for a verdict")
-        st.markdown(f"**Δm = :{colour}[{dm:+.2f} %]** ({detail}): {verdict_text(verdict)}, {words}.")
+        st.markdown(f"**Δm = :{colour}[{dm:+.2f} %]** ({detail}): {verdict_text(verdict)} {words}.")
         st.plotly_chart(change_figure(data), key="compare_fig")
     elif comparison.stopped:
         st.markdown("**Δm**: not available (a single-task model did not finish).")
