@@ -145,5 +145,5 @@ def test_presets_are_valid_on_the_model_page():
         at.switch_page("pages/model.py").run()
         assert not at.exception, name
         assert [s.value for s in at.success] == ["These settings are valid."], name
-        at.switch_page("app.py").run()
+        at.switch_page("pages/home.py").run()
 
