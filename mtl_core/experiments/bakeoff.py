@@ -69,8 +69,8 @@ def method_configs(config: TrainConfig, names: Sequence[str], skip_unusable: boo
 
 @dataclass
 class BakeOffResult:
-    """One ``Comparison`` per method (all paired with the same single-task models by seed), the methods left
-    out and why, and whether it was stopped."""
+    """One ``Comparison`` per method (all paired with the same single-task models by seed; metrics only, their
+    ``results`` are empty), the methods left out and why, and whether it was stopped."""
 
     config: TrainConfig
     comparisons: dict[str, Comparison]
@@ -181,6 +181,8 @@ class BakeOff(SeededComparisons):
     def run(self) -> BakeOffResult:
         """Train every model; the bake-off (partial, with ``stopped=True``, if stopped)."""
         comparisons = self.compare_all()
+        for comparison in comparisons.values():
+            comparison.results = {}  # metrics only: a bake-off's dozens of trained models would be dead weight
         stopped = any(c.stopped for c in comparisons.values())
         # Each comparison counts the shared single-task models' time; count it once.
         seconds = sum(c.seconds for c in comparisons.values()) - self.single_seconds * (len(comparisons) - 1)
