@@ -44,6 +44,7 @@ NOTEBOOK_KEY = "mtl.notebook"
 RUN_COUNTER_KEY = "mtl.run_counter"
 SCRATCH_KEY = "mtl.cache"
 LIVE_KEY = "mtl.live"
+SESSION_ID_KEY = "mtl.session_id"
 
 
 @dataclass
@@ -254,11 +255,23 @@ def _warm_server() -> bool:
 
 
 def _session_id() -> str | None:
-    """This browser session's id (None outside a Streamlit script run); its jobs stop when it ends."""
+    """This browser session's id (None outside a Streamlit script run); its jobs stop when it ends.
+
+    AppTest gives every session the same id ("test session id"), so there the session's own id, kept in its
+    state, tells sessions apart: the pool's per-session limits must count each session's runs alone.
+    """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
+    if ctx is None:
+        return None
+    if _server_runtime() is not None:
+        return ctx.session_id
+    if SESSION_ID_KEY not in _ss():
+        import uuid
+
+        _ss()[SESSION_ID_KEY] = f"{ctx.session_id}:{uuid.uuid4().hex}"
+    return _ss()[SESSION_ID_KEY]
 
 
 def _server_runtime() -> Any:
