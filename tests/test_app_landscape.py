@@ -72,18 +72,18 @@ def test_train_shows_a_landscape_per_task_and_the_trunk(trained):
 
 def test_axis_pickers_on_train_redraw_the_plane(trained):
     at = trained
-    assert at.selectbox(key="landscape_x").value == "sepal_length"
-    assert at.selectbox(key="landscape_y").value == "sepal_width"
-    assert at.selectbox(key="landscape_y").options == ["sepal_length", "sepal_width", "petal_length"]
-    at.selectbox(key="landscape_y").set_value("petal_length").run()
+    assert at.selectbox(key="axis_x").value == "sepal_length"
+    assert at.selectbox(key="axis_y").value == "sepal_width"
+    assert at.selectbox(key="axis_y").options == ["sepal_length", "sepal_width", "petal_length"]
+    at.selectbox(key="axis_y").set_value("petal_length").run()
     assert not at.exception
     layout = charts(at)["landscape_species"]["layout"]
     assert layout["yaxis"]["title"]["text"] == "petal_length"
     assert training(at).cache["landscape_axes"] == ("sepal_length", "petal_length")
     # Picking the other axis' input swaps the two instead of drawing a plane of one input.
-    at.selectbox(key="landscape_x").set_value("petal_length").run()
-    assert at.selectbox(key="landscape_x").value == "petal_length"
-    assert at.selectbox(key="landscape_y").value == "sepal_length"
+    at.selectbox(key="axis_x").set_value("petal_length").run()
+    assert at.selectbox(key="axis_x").value == "petal_length"
+    assert at.selectbox(key="axis_y").value == "sepal_length"
 
 
 def test_predict_curves_follow_the_sliders_and_hold_the_train_landscape(trained):
@@ -111,15 +111,15 @@ def test_predict_curves_follow_the_sliders_and_hold_the_train_landscape(trained)
     held = training(at).cache["held_inputs"]
     assert held["petal_length"] == pytest.approx(6.0) and held["sepal_length"] == pytest.approx(float(slider.max))
     current = charts(at)["landscape_species"]["data"][-1]
-    x_name = at.selectbox(key="landscape_x").value
-    y_name = at.selectbox(key="landscape_y").value
+    x_name = at.selectbox(key="axis_x").value
+    y_name = at.selectbox(key="axis_y").value
     assert current["x"][0] == pytest.approx(held[x_name]) and current["y"][0] == pytest.approx(held[y_name])
 
 
 def test_predict_axis_pickers_change_the_landscape(trained):
     at = trained
     at.switch_page("pages/predict.py").run()
-    at.selectbox(key="landscape_x").set_value("sepal_width").run()
+    at.selectbox(key="axis_x").set_value("sepal_width").run()
     assert not at.exception
     layout = charts(at)["landscape_petal_width"]["layout"]
     assert layout["xaxis"]["title"]["text"] == "sepal_width"

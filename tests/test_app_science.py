@@ -87,9 +87,9 @@ def test_gate_weights_heatmap_after_an_mmoe_run(mmoe_dwa):
     from mtl_core.models.mmoe import gate_weights
 
     result = training(mmoe_dwa).run.result
-    heatmaps = [f["data"][0] for f in figures(mmoe_dwa)
-                if f["data"][0]["type"] == "heatmap" and f["data"][0]["x"][0] == "expert 1"]
-    assert len(heatmaps) == 1
+    # The gate chart (gates_fig), not the live landscapes' heatmaps (their x is a binary-encoded grid).
+    heatmaps = [json.loads(c.proto.spec)["data"][0] for c in mmoe_dwa.get("plotly_chart") if c.key == "gates_fig"]
+    assert len(heatmaps) == 1 and heatmaps[0]["type"] == "heatmap"
     gates = heatmaps[0]
     assert gates["y"] == ["species", "petal_width"] and gates["x"] == [f"expert {i}" for i in range(1, 5)]
     z = np.array(gates["z"]) if not isinstance(gates["z"], dict) else array(gates["z"]).reshape(2, 4)

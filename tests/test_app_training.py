@@ -76,11 +76,12 @@ def test_training_completes_with_metrics_and_charts(trained):
     assert ["species", "petal_width"] in names  # loss weights per epoch
     assert ["species | petal_width"] in names  # gradient conflict
     assert ["perfect", "petal_width"] in names  # predicted vs true for the regression task
-    confusion = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
-                 if json.loads(c.proto.spec)["data"][0]["type"] == "heatmap"]
-    assert len(confusion) == 1
+    # Heatmaps: the classification task's confusion matrix, and each task's live landscape (ui/landscape.py).
+    heatmaps = {c.key: json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
+                if json.loads(c.proto.spec)["data"][0]["type"] == "heatmap"}
+    assert set(heatmaps) == {"confusion:species", "landscape_species", "landscape_petal_width"}
     test_rows = len(result.prepared.rows["test"])
-    assert sum(map(sum, confusion[0]["z"])) == test_rows
+    assert sum(map(sum, heatmaps["confusion:species"]["z"])) == test_rows
     assert at.button(key="play_button").disabled is False
     assert at.button(key="stop_button").disabled is True
 
@@ -110,8 +111,11 @@ def test_predict_page_predicts_every_task_and_follows_the_sliders(trained):
     after = {m.label: m.value for m in at.metric}
     assert float(after["petal_width"]) < before_width
     assert after["species"] == "setosa"
-    # No charts on this page: a bar per class and a bar for the value's place in the data's range.
-    assert at.get("plotly_chart") == [] and at.get("vega_lite_chart") == []
+    # The only charts are the live views (each task's response curves and landscape): the predictions are a
+    # bar per class and a bar for the value's place in the data's range, not charts.
+    assert {c.key for c in at.get("plotly_chart")} == {f"{view}_{t}" for view in ("curves", "landscape")
+                                                        for t in ("species", "petal_width")}
+    assert at.get("vega_lite_chart") == []
     *proba, (range_text, range_value) = bars(at)
     assert [text.split(" · ")[0] for text, _ in proba] == ["**setosa**", "versicolor", "virginica"]  # setosa bold
     assert sum(float(text.split(" · ")[1].rstrip("%")) for text, _ in proba) == pytest.approx(100, abs=0.2)

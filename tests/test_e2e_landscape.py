@@ -75,7 +75,7 @@ def test_each_task_landscape_changes_while_training(page):
     for task in TASKS:
         assert changed(page, f"landscape_{task}", first[task]) is not None, f"landscape_{task} never changed"
     # The trunk's unit pictures are there, one per unit of the last shared layer (8).
-    assert page.locator(".st-key-landscape_units img").count() == 8
+    assert page.locator(".st-key-trunk_units img").count() == 8
 
 
 def test_predict_slider_moves_the_curves_and_the_landscape_point(page):

@@ -84,7 +84,11 @@ def held_values(session: TrainingSession) -> dict[str, object]:
 
 
 def axis_pickers(session: TrainingSession) -> tuple[str, str] | None:
-    """Two selectboxes (``landscape_x``, ``landscape_y``) choosing the plane; None with fewer than two inputs."""
+    """Two selectboxes (``axis_x``, ``axis_y``) choosing the plane; None with fewer than two inputs.
+
+    No key here starts with ``landscape_``: that prefix belongs to the charts, ``landscape_<task>``, and a task
+    named ``y`` (or ``units``) would collide with a picker (or a container) keyed in it.
+    """
     from mtl_core.models.landscape_data import axis_inputs, default_axes
 
     schema = session.run.info.schema
@@ -93,15 +97,15 @@ def axis_pickers(session: TrainingSession) -> tuple[str, str] | None:
     if axes is None:
         return None
     cols = st.columns(2)
-    for col, key, current in zip(cols, ("landscape_x", "landscape_y"), axes):
+    for col, key, current in zip(cols, ("axis_x", "axis_y"), axes):
         st.session_state[key] = current  # the session's choice shows after a page switch as well
-        col.selectbox("Across" if key == "landscape_x" else "Up", options, key=key,
+        col.selectbox("Across" if key == "axis_x" else "Up", options, key=key,
                       on_change=_put_axes, args=(session,))  # options are plain text already
     return state.landscape_axes(session) or axes
 
 
 def _put_axes(session: TrainingSession) -> None:
-    x, y = st.session_state["landscape_x"], st.session_state["landscape_y"]
+    x, y = st.session_state["axis_x"], st.session_state["axis_y"]
     old = state.landscape_axes(session)
     if x == y and old is not None:
         # The same input on both axes: swap, as a picker of two different things would.
@@ -261,14 +265,14 @@ def landscape_panel(session: TrainingSession, *, live: bool, held: dict[str, obj
                 st.markdown(f"**{plain(task)}**")
                 figure = landscape_figure(view, task, points[1], current, list(task_by_name[task].classes or []))
                 st.plotly_chart(figure, key=f"landscape_{task}", config=config)
-        with st.container(key="landscape_units"):
+        with st.container(key="trunk_units"):
             st.markdown(f"**The shared trunk** (`{view.unit_layer}`): each unit's activation over the same plane "
                         "(blue above 0, orange below). The bars under a unit, one per task in the loss chart's "
                         "colours, and the caption (unit · each task's share) say how strongly that task's head "
                         "uses it: the unit's share of the weights of the head's first layer")
             _units(pictures)
         if pictures["gates"]:
-            with st.container(key="landscape_gates"):
+            with st.container(key="trunk_gates"):
                 _gates(pictures)
 
 
