@@ -51,6 +51,8 @@ class Entry:
     fields: tuple[str, ...] = ()
     #: Whether a weighting strategy changes the task gradients (PCGrad, MGDA, ...) rather than loss weights.
     changes_gradients: bool = False
+    #: Whether a weighting strategy works on the shared layers' gradients, so a model without any can't use it.
+    needs_shared_layers: bool = False
 
     @property
     def changes(self) -> str:
@@ -105,7 +107,7 @@ WEIGHTINGS: dict[str, Entry] = _registry(
           "mtl_core.training.weighting.uncertainty:UncertaintyWeighting"),
     Entry("gradnorm", "GradNorm",
           "Balances gradient norms on the last shared layer; slower tasks get more weight (Chen et al., 2018).",
-          "mtl_core.training.weighting.gradnorm:GradNormWeighting",
+          "mtl_core.training.weighting.gradnorm:GradNormWeighting", needs_shared_layers=True,
           params=(ParamSpec("alpha", 1.5, 0.0, 10.0, help="asymmetry: how strongly slow tasks are pulled up"),
                   ParamSpec("lr", 0.025, 0.0, 10.0, low_open=True, help="learning rate of the weights"))),
     Entry("dwa", "Dynamic Weight Average",
@@ -115,23 +117,23 @@ WEIGHTINGS: dict[str, Entry] = _registry(
                             help="tau: higher values flatten the weights towards 1"),)),
     Entry("pcgrad", "PCGrad (gradient surgery)",
           "Changes gradients: removes the conflicting part of each task's shared-layer gradient (Yu et al., 2020).",
-          "mtl_core.training.weighting.pcgrad:PCGradWeighting", changes_gradients=True),
+          "mtl_core.training.weighting.pcgrad:PCGradWeighting", changes_gradients=True, needs_shared_layers=True),
     Entry("rlw", "Random Loss Weighting",
           "Fresh random loss weights every step, a softmax of Gaussian noise (Lin et al., 2022).",
           "mtl_core.training.weighting.rlw:RandomLossWeighting"),
     Entry("mgda", "MGDA-UB",
           "Changes gradients: the min-norm combination of the shared-layer gradients, a step that lowers every "
           "task's loss (Sener & Koltun, 2018).",
-          "mtl_core.training.weighting.mgda:MGDAWeighting", changes_gradients=True),
+          "mtl_core.training.weighting.mgda:MGDAWeighting", changes_gradients=True, needs_shared_layers=True),
     Entry("cagrad", "CAGrad",
           "Changes gradients: the step near the mean gradient that most helps the worst-off task "
           "(Liu et al., 2021).",
-          "mtl_core.training.weighting.cagrad:CAGradWeighting", changes_gradients=True,
+          "mtl_core.training.weighting.cagrad:CAGradWeighting", changes_gradients=True, needs_shared_layers=True,
           params=(ParamSpec("c", 0.5, 0.0, 10.0,
                             help="how far the step may leave the mean gradient, times its norm (0 = the mean)"),)),
     Entry("nashmtl", "Nash-MTL",
           "Changes gradients: the tasks bargain over the shared-layer step (Nash bargaining; Navon et al., 2022).",
-          "mtl_core.training.weighting.nashmtl:NashMTLWeighting", changes_gradients=True),
+          "mtl_core.training.weighting.nashmtl:NashMTLWeighting", changes_gradients=True, needs_shared_layers=True),
     Entry("famo", "FAMO",
           "More weight to the tasks whose loss falls slowest, from one extra loss evaluation per step and no "
           "per-task gradients (Liu et al., 2023).",

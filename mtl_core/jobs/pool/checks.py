@@ -19,6 +19,22 @@ def precheck(factory: type, *args: Any, **kwargs: Any) -> None:
         factory(*args, **kwargs)  # its constructor only validates
 
 
+def check_shared_layers(config: Any) -> None:
+    """The ConfigError a strategy on shared-layer gradients raises when the model is built with none (hard
+    sharing with no trunk layer), raised here without TensorFlow; MMoE's experts are always shared."""
+    from mtl_core.errors import bad_value
+    from mtl_core.registries import WEIGHTINGS
+
+    entry = WEIGHTINGS.get(config.weighting)
+    if entry is not None and entry.needs_shared_layers and config.arch == "hard" and not config.shared:
+        raise bad_value("weighting", config.weighting, SHARED_LAYERS_NEEDED)
+
+
+#: Why a strategy on shared-layer gradients can't train a model without shared layers (also raised at build).
+SHARED_LAYERS_NEEDED = ("this strategy compares the tasks' gradients on the shared layers, and the model has "
+                        "none; add a shared layer (e.g. shared=[16]) or use 'fixed'")
+
+
 def warm() -> None:
     """Import what a press of Train needs in the page (data preparation, scikit-learn's splitter) ahead of time."""
     import sklearn.model_selection  # noqa: F401

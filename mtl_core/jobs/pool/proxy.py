@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Seconds after ``stop`` by which a running job reports stopped even if its worker has not answered yet.
 STOP_DEADLINE = 1.5
+#: The same for a comparison, study or tuning run, whose worker may still be loading TensorFlow.
+EXPERIMENT_STOP_DEADLINE = 30.0
 WAITING = "waiting for a free worker"
 
 _log = logging.getLogger(__name__)
@@ -38,6 +40,11 @@ _log = logging.getLogger(__name__)
 
 class PoolJob:
     """A ``Job`` run by the pool: start, stop, join, running/finished, progress, events, result, error, elapsed."""
+
+    #: A stopped comparison, study or tuning run keeps what finished: only its worker can build that partial
+    #: result (the page has no TensorFlow), so a stop waits for the worker's answer, up to ``STOP_SECONDS``.
+    KEEPS_PARTIAL = True
+    STOP_SECONDS = EXPERIMENT_STOP_DEADLINE
 
     def __init__(self, spec: WorkSpec, *, session: str | None = None, pool: Pool | None = None,
                  on_finish: FinishHook | None = None) -> None:
@@ -100,10 +107,10 @@ class PoolJob:
         if self.started_at is None:
             return
         self.pool.stop(self)
-        if self.worker is None or not self._began():
+        if self.worker is None or (not self._began() and not self.KEEPS_PARTIAL):
             self._finish(result=self._stopped_result())
         else:
-            timer = threading.Timer(STOP_DEADLINE, self._stop_deadline)
+            timer = threading.Timer(self.STOP_SECONDS, self._stop_deadline)
             timer.daemon = True
             timer.start()
 
@@ -222,7 +229,7 @@ class PoolJob:
     def _stop_deadline(self) -> None:
         if not self._done.is_set() and not self._ending:
             _log.warning("%s %s: its worker did not answer the stop in %.1f s", self.label, self.job_id,
-                         STOP_DEADLINE)
+                         self.STOP_SECONDS)
             self._finish(result=self._stopped_result())
 
     def _finish(self, result: Any = None, error: str | None = None) -> None:
@@ -291,15 +298,21 @@ class PoolTrainingJob(PoolJob):
     ``TrainingJob`` does); the model is built in the worker.
     """
 
+    # A stopped training ends within STOP_DEADLINE: its partial result is built here from the events it sent.
+    KEEPS_PARTIAL = False
+    STOP_SECONDS = STOP_DEADLINE
+
     result: PoolTrainResult | None
 
     def __init__(self, config: TrainConfig, frame: pd.DataFrame, *, session: str | None = None,
                  pool: Pool | None = None, on_finish: FinishHook | None = None) -> None:
         from mtl_core.data.prepare import prepare
         from mtl_core.io.model_info import ModelInfo
+        from mtl_core.jobs.pool.checks import check_shared_layers
         from mtl_core.registries import WEIGHTINGS
 
         checked = validate_config(copy.deepcopy(config))
+        check_shared_layers(checked)  # raised at build in the worker; here so the page shows it at Play
         self._config = checked
         self._prepared = prepare(frame, checked)
         self._info = ModelInfo.from_prepared(self._prepared, checked.to_dict())

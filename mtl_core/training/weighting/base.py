@@ -105,8 +105,9 @@ class WeightingStrategy:
 def require_shared(strategy: str, shared_variables: list) -> None:
     """ConfigError naming ``weighting`` when a strategy that works on shared-layer gradients has none."""
     if not shared_variables:
-        raise bad_value("weighting", strategy, "this strategy compares the tasks' gradients on the shared "
-                        "layers, and the model has none; add a shared layer (e.g. shared=[16]) or use 'fixed'")
+        from mtl_core.jobs.pool.checks import SHARED_LAYERS_NEEDED
+
+        raise bad_value("weighting", strategy, SHARED_LAYERS_NEEDED)
 
 
 def dense_gradients(grads: list, variables: list) -> list[tf.Tensor]:
