@@ -154,7 +154,8 @@ def test_preset_train_stop_predict(server, page):
     # The session kept the preset and the new epochs across both page switches.
     page.get_by_text(f"tasks species, petal_width · Hard parameter sharing · Fixed weights · adam lr 0.01 · "
                      f"{EPOCHS} epochs").wait_for()
-    train, stop = page.locator(".st-key-play_button button"), page.locator(".st-key-stop_button button")
+    # Streamlit 1.67 draws these buttons twice: the shown one first, then a hidden (zero-width) copy.
+    train, stop = page.locator(".st-key-play_button button").first, page.locator(".st-key-stop_button button").first
     sync_api.expect(stop).to_be_disabled()
     play_to_the_end(page)
     # TensorFlow loads and the training step compiles on the first click: allow a minute on a busy machine.
