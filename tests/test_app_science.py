@@ -263,7 +263,9 @@ def test_relatedness_lab_runs_a_tiny_study_and_plots_every_model():
         np.testing.assert_allclose(array(trace["y"]), y1[y1["model"] == model]["test_loss_mean"], rtol=1e-9)
     corr = [d for d in fig["data"] if d["name"] == "measured label correlation"]
     assert len(corr) == 2 and {d["yaxis"] for d in corr} == {"y2", "y4"}  # the secondary axes
-    assert array(corr[0]["y"])[0] > 0.8  # p = 1: strongly correlated labels
+    # p = 1: strongly correlated labels; each label's own noise (a fifth of its variance by default, see
+    # tests/test_compare.py) keeps identical tasks' correlation near 0.8.
+    assert array(corr[0]["y"])[0] > 0.6
     table = at.dataframe[0].value
     assert list(table["p"]) == ["1"] and {"hard sharing gain %", "MMoE gain %"} <= set(table.columns)
     assert any(m.value.startswith("- hard sharing vs single-task models") and "one seed: no interval" in m.value
