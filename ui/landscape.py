@@ -37,6 +37,8 @@ _WHITE = np.array([255, 255, 255])
 _SCALE = 2
 _PICTURE_WIDTH = 110
 _CHART_HEIGHT = 330
+#: Inputs with a response curve on Predict (one panel each, side by side in a task's chart).
+MAX_CURVE_INPUTS = 8
 
 
 def class_color(i: int) -> str:
@@ -330,12 +332,16 @@ def curves_panel(session: TrainingSession, held: dict[str, object], predicted: d
     with st.container(key="curves"):
         st.markdown("**Response curves**: each task's prediction as one input moves through its range, the others "
                     "held at the sliders (the dot: the current inputs)")
+        # A CSV of 2,000 columns would sweep every one and squeeze 1,999 panels into a row: the first few.
+        inputs = run.info.schema.columns[:MAX_CURVE_INPUTS]
         try:
-            curves = probe(session).curves(run.prepared, held)
+            curves = probe(session).curves(run.prepared, held, columns=inputs)
         except MTLError as exc:
             st.error(plain(str(exc)))
             return
-        inputs = run.info.schema.columns
+        hidden = len(run.info.schema.columns) - len(inputs)
+        if hidden:
+            st.caption(f"Curves for the first {len(inputs)} inputs; the other {hidden:,} are held.")
         config = LIVE_CONFIG if run.running else None
         for task in run.info.tasks:
             st.markdown(f"**{plain(task.name)}**" + ("" if task.kind == "regression" else

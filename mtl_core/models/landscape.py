@@ -185,9 +185,11 @@ class LandscapeProbe:
         gates = {name: out[f"gate:{name}"].mean(axis=0) for name in self.gate_tasks}
         return self._usage(norms, gates)
 
-    def curves(self, prepared: Prepared, held: dict[str, object], points: int = CURVE_POINTS) -> Curves:
-        """Every task's prediction as each input sweeps its data range (each category), the others held."""
-        sweep: Sweep = sweep_rows(prepared, held, points)
+    def curves(self, prepared: Prepared, held: dict[str, object], points: int = CURVE_POINTS,
+               columns: list[str] | None = None) -> Curves:
+        """Every task's prediction as each input (``columns``, default all) sweeps its data range (each
+        category), the others held."""
+        sweep: Sweep = sweep_rows(prepared, held, points, columns)
         out, _ = self._call(sweep.rows)
         tasks_by_input = {}
         for column, span in sweep.spans.items():

@@ -91,12 +91,14 @@ class Sweep:
     rows: np.ndarray
 
 
-def sweep_rows(prepared: Prepared, held: dict[str, object], points: int = CURVE_POINTS) -> Sweep:
-    """For every input: its range in ``points`` steps (numeric, no margin) or each category, the others held."""
+def sweep_rows(prepared: Prepared, held: dict[str, object], points: int = CURVE_POINTS,
+               columns: list[str] | None = None) -> Sweep:
+    """For each input (``columns``, default all): its range in ``points`` steps (numeric, no margin) or each
+    category, the others held."""
     schema = prepared.schema
     values: dict[str, np.ndarray | list[str]] = {}
     parts, spans, start = [], {}, 0
-    for column in schema.columns:
+    for column in schema.columns if columns is None else columns:
         if column in schema.categories:
             column_values: np.ndarray | list[str] = list(schema.categories[column])
             block = np.concatenate([schema.encode_row({**held, column: v}) for v in column_values])
