@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mtl_core.presets import PRESETS
 from mtl_core.store import open_store
 from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, play_to_the_end, streamlit_server
 
@@ -24,6 +25,16 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 NB = "e2enotebook42"
 VIEWPORT = {"width": 1400, "height": 1000}
 RUN_NAME = "iris · hard · fixed"  # the recorder's name for the default preset's training
+
+
+def _full_run_link() -> str:
+    """The default preset's setup with early stopping off (on by default), so its run is recorded 'completed'."""
+    from ui.share import config_to_params, query_string
+    from ui.state import DEFAULT_PRESET
+
+    config = PRESETS[DEFAULT_PRESET].make_config()
+    config.early_stopping = False
+    return query_string({**config_to_params(config), "nb": NB})
 
 
 def _recorded(data_dir: Path, timeout: float = 60) -> list:
@@ -46,13 +57,14 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
             with streamlit_server(ROOT / "app.py") as url:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.set_default_timeout(60_000)
-                page.goto(f"{url}/?nb={NB}")
+                page.goto(f"{url}/?{_full_run_link()}")
                 page.get_by_role("heading", name="MTL Playground").wait_for()
                 nav(page, "train")
                 page.get_by_role("heading", name="Train").wait_for()
                 assert f"nb={NB}" in page.url  # kept across pages
                 play_to_the_end(page)
-                page.get_by_role("heading", name="Results").wait_for(timeout=90_000)
+                # TensorFlow loads and the step compiles first: over a minute on a loaded 2-core machine.
+                page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
                 (run,) = _recorded(tmp_path)
                 assert (run.status, run.dataset, run.name) == ("completed", "iris", RUN_NAME)
                 page.close()
