@@ -77,8 +77,10 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
                 main = page.locator("[data-testid='stMain']")
                 main.get_by_text("1 of 1 runs").wait_for()
                 # The run picker (a searchable select box) holds the newest run: this one.
+                # The picker mounts after the table's caption; under load that took over expect's 5 s default.
                 sync_api.expect(page.locator(".st-key-runs_target input")).to_have_value(
-                    re.compile(re.escape(RUN_NAME) + r" · \d{4}-\d\d-\d\d \d\d:\d\d · " + run.id[:6]))
+                    re.compile(re.escape(RUN_NAME) + r" · \d{4}-\d\d-\d\d \d\d:\d\d · " + run.id[:6]),
+                    timeout=60_000)
                 assert f"nb={NB}" in page.url
                 # Another notebook does not see it.
                 other = browser.new_page(viewport=VIEWPORT)
