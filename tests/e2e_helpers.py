@@ -73,6 +73,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Any, timeout: float) ->
 
 def launch(playwright: Any) -> Any:
     """Debian's Chromium, headless (never a downloaded browser)."""
+    from playwright.sync_api import expect
+
+    # Assertions wait up to 30 s, not Playwright's 5 s: in the two-process suite an element mounting late
+    # (a picker after a restart, a widget after a page switch) once took longer than 5 s.
+    expect.set_options(timeout=30_000)
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
