@@ -10,6 +10,7 @@ from ui.inputs import most_common, slider_spec
 from ui.landscape import LIVE_SECONDS as LANDSCAPE_SECONDS
 from ui.landscape import curves_panel, landscape_panel
 from ui.plain import md, plain
+from ui.refresh import every, follow_load
 
 entry.through_app()
 
@@ -182,7 +183,10 @@ def _predictions(values: dict, truth: dict | None) -> dict | None:
     return predicted
 
 
-@st.fragment(run_every=LIVE_SECONDS if running else None)
+EXPLORER_EVERY = every(LIVE_SECONDS, running)
+
+
+@st.fragment(run_every=EXPLORER_EVERY)
 def explorer(was_running: bool) -> None:
     """The inputs and every task's prediction; a slider move reruns only this, as does each second of training.
 
@@ -193,6 +197,7 @@ def explorer(was_running: bool) -> None:
     if was_running and not run.running:
         # Training ended since the page was drawn: a full rerun stops the timer and the "(live)" label.
         st.rerun()
+    follow_load(LIVE_SECONDS, EXPLORER_EVERY)
     features = st.container(key="features", border=True)
     prediction = st.container(key="prediction", border=True)
     views = st.container()

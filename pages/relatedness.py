@@ -8,6 +8,7 @@ from mtl_core.io.safe_csv import frame_csv
 from mtl_core.jobs.job import Job
 from ui import entry, state
 from ui.plain import plain
+from ui.refresh import every, follow_load
 from ui.relatedness_view import P_OPTIONS, findings, gain_figure, settings, study_figure, summary_table
 from ui.widgets import bound
 
@@ -125,7 +126,10 @@ def _results(job: Job) -> None:
                        key="relatedness_csv")
 
 
-@st.fragment(run_every=LIVE_SECONDS if running else None)
+LIVE_EVERY = every(LIVE_SECONDS, running)
+
+
+@st.fragment(run_every=LIVE_EVERY)
 def live(was_running: bool) -> None:
     """Progress while the study runs; the results once it ends."""
     job = state.job(JOB)
@@ -135,6 +139,7 @@ def live(was_running: bool) -> None:
         return
     if was_running and not job.running:
         st.rerun()  # finished: a full rerun resets the buttons and the timer
+    follow_load(LIVE_SECONDS, LIVE_EVERY)
     if job.running:
         stage, fraction = job.progress()
         left_s = job.elapsed / fraction * (1 - fraction) if fraction > 0.02 else None

@@ -11,6 +11,7 @@ from mtl_core.tuning.space import SPACE
 from ui import entry, share, state
 from ui import tune_view as view
 from ui.plain import md, plain
+from ui.refresh import every, follow_load
 from ui.widgets import bound, config_error
 
 entry.through_app()
@@ -155,12 +156,16 @@ def _trial_panel(trial, left, right) -> None:
                                              "show it.")
 
 
-@st.fragment(run_every=LIVE_SECONDS if (running or s.follow) else None)
+LIVE_EVERY = every(LIVE_SECONDS, running or s.follow)
+
+
+@st.fragment(run_every=LIVE_EVERY)
 def live(was_running: bool) -> None:
     """The job's progress and the study as stored now: chart, front, the picked trial."""
     job = state.job(JOB)
     if was_running and job is not None and not job.running:
         st.rerun()  # finished: a full rerun resets the buttons and the timer
+    follow_load(LIVE_SECONDS, LIVE_EVERY)
     _job_status(job)
     cfg_now = state.config()
     url_now, name_now = view.storage_url(), view.study_name(cfg_now)

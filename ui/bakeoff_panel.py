@@ -24,6 +24,7 @@ from ui.compare_panel import (
     verdict_text,
 )
 from ui.plain import html_text, md, plain, plain_figure
+from ui.refresh import every, follow_load
 from ui.widgets import bound
 
 JOB = "bakeoff"
@@ -154,13 +155,16 @@ def bakeoff_panel() -> None:
 
 
 def _panel(was_running: bool) -> None:
-    @st.fragment(run_every=LIVE_SECONDS if was_running else None)
+    interval = every(LIVE_SECONDS, was_running)
+
+    @st.fragment(run_every=interval)
     def panel() -> None:
         cfg = state.config()
         current = state.job(JOB)
         running = current is not None and current.running
         if was_running and not running:
             st.rerun()  # finished: a full rerun turns the timer off
+        follow_load(LIVE_SECONDS, interval)
         blocker = None if running else comparison_blocker(cfg)
         bound(st.multiselect, "Methods", "bakeoff_methods", methods, _put_methods, options=list(WEIGHTINGS),
               format_func=lambda m: WEIGHTINGS[m].title, disabled=running)

@@ -18,6 +18,7 @@ from ui import state
 from ui.charts import NEGATIVE_COLOR
 from ui.limits import limit_error
 from ui.plain import html_text, md, plain, plain_figure
+from ui.refresh import every, follow_load
 from ui.widgets import bound
 
 JOB = "compare"
@@ -225,13 +226,16 @@ def compare_panel() -> None:
 
 
 def _panel(was_running: bool) -> None:
-    @st.fragment(run_every=LIVE_SECONDS if was_running else None)
+    interval = every(LIVE_SECONDS, was_running)
+
+    @st.fragment(run_every=interval)
     def panel() -> None:
         cfg = state.config()
         current = state.job(JOB)
         running = current is not None and current.running
         if was_running and not running:
             st.rerun()  # finished: a full rerun turns the timer off
+        follow_load(LIVE_SECONDS, interval)
         blocker = None if running else comparison_blocker(cfg)
         cols = st.columns([2, 1, 1, 3], vertical_alignment="bottom")
         with cols[2]:

@@ -6,6 +6,10 @@ import streamlit as st
 
 from ui import state
 from ui.plain import plain
+from ui.refresh import every, follow_load
+
+#: The status line's base interval (the load stretches it, ``ui.refresh``).
+STATUS_SECONDS = 2.0
 
 
 def training_status() -> None:
@@ -15,8 +19,11 @@ def training_status() -> None:
         return
     running = session.run.running
 
-    @st.fragment(run_every=2.0 if running else None)
+    interval = every(STATUS_SECONDS, running)
+
+    @st.fragment(run_every=interval)
     def status() -> None:
+        follow_load(STATUS_SECONDS, interval)
         run = session.run
         done, total = len(run.events()), run.config.epochs
         if run.running:

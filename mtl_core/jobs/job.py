@@ -20,6 +20,8 @@ from mtl_core.jobs.work import Work
 FinishHook = Callable[["Job"], None]
 
 _log = logging.getLogger(__name__)
+#: Every job's thread name starts with this.
+THREAD_PREFIX = "mtl-job-"
 
 
 class Job:
@@ -37,7 +39,9 @@ class Job:
         self.error: str | None = None
         self.started_at: float | None = None
         self._ended_at: float | None = None
-        self._thread = threading.Thread(target=self._run, name=f"mtl-{type(work).__name__.lower()}", daemon=True)
+        # The name's prefix is how ``mtl_core.jobs.load`` counts the jobs running in this process.
+        self._thread = threading.Thread(target=self._run, name=f"{THREAD_PREFIX}{type(work).__name__.lower()}",
+                                        daemon=True)
 
     def _run(self) -> None:
         try:
