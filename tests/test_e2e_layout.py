@@ -134,7 +134,7 @@ def test_a_classroom_link_hides_what_it_names_on_every_page(first, browser):
         assert "Data & tasks" not in titles and "Tune" not in titles and "Train" in titles
         nav(page, "train")
         # A page switch clears the address's query; the new page's run writes the session's back.
-        page.wait_for_url(re.compile(r"[?&]nb="))
+        page.wait_for_url(re.compile(r"/train\?.*\bnb="))
         query = parse_qs(urlparse(page.url).query)
         assert query["only"] == ["weights,play"] and query["hide"] == ["data,tune"]
         page.locator(".st-key-play_button, .st-key-train_button").first.wait_for()

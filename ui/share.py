@@ -258,7 +258,9 @@ def sync_url() -> None:
     from ui import classroom
 
     scratch = state.scratch()
-    notebook_id = notebook()
+    # The id goes into the URL with the rest below: writing it alone first would show the browser an address
+    # holding only ``nb`` for a moment.
+    notebook_id = notebook(write=False)
     if not scratch.get(_DONE):
         scratch[_DONE] = True
         params = _setup_params(st.query_params.to_dict())
@@ -288,7 +290,7 @@ def sync_url() -> None:
         st.query_params.from_dict(wanted)
 
 
-def notebook() -> str:
+def notebook(write: bool = True) -> str:
     """The session's notebook id: kept once set, else the URL's ``nb``, else a new random one.
 
     The id is what the run store files the session's runs under, so it is unguessable (72 random bits).
@@ -300,7 +302,7 @@ def notebook() -> str:
         given = st.query_params.get(NOTEBOOK, "")
         notebook_id = given if _NOTEBOOK_ID.fullmatch(given) else secrets.token_urlsafe(9)
         state.set_notebook(notebook_id)
-    if st.query_params.get(NOTEBOOK) != notebook_id:
+    if write and st.query_params.get(NOTEBOOK) != notebook_id:
         st.query_params[NOTEBOOK] = notebook_id
     return notebook_id
 
