@@ -19,6 +19,15 @@ os.environ.pop("MTL_DB_URL", None)
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist (``--dist loadgroup``): by file, and every end-to-end file in one group, first."""
+    for item in items:
+        group = "e2e" if item.get_closest_marker("e2e") else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
+    # The end-to-end group is the longest: started first, it runs alongside the rest instead of after it.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 def _read_as_shown() -> None:
     """AppTest reports a message's Markdown source; the tests read what a browser shows instead.
 
