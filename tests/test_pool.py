@@ -214,3 +214,14 @@ def test_the_jobs_of_an_ended_session_are_stopped_after_the_grace_period():
     watcher.check()
     assert theirs.stopped and theirs.released and not mine.stopped
     assert watcher.ended == ["gone"] and watcher.jobs("here") == [mine]
+
+
+def _nice(pid: int) -> int:
+    # Field 19 of /proc/PID/stat, counted after the command name (which may hold spaces) ends with ")".
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+
+
+def test_workers_run_at_a_lower_cpu_priority_than_the_server(pool):
+    assert pool.settings.nice == 10  # the default
+    for worker in pool.workers():
+        assert _nice(worker.pid) == _nice(os.getpid()) + 10

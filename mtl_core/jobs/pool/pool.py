@@ -62,7 +62,7 @@ class Worker:
         s = pool.settings
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mtl_core.jobs.pool.worker", str(child.fileno()), str(s.slice_seconds),
-             str(s.threads)], pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+             str(s.threads), str(s.nice)], pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
         child.close()
         self.conn = Connection(parent.detach())
         self._send_lock = threading.Lock()

@@ -40,6 +40,9 @@ class PoolSettings:
     recycle_mb: float = 150.0
     #: Intra-op threads of TensorFlow in a worker (``MTL_WORKER_THREADS``; 0 = TensorFlow's default).
     threads: int = 1
+    #: How much lower the workers' CPU priority is than the server's (``MTL_WORKER_NICE``, 0 to 19): pages,
+    #: sliders and the health check come first, and training takes every cycle they leave.
+    nice: int = 10
 
     @classmethod
     def from_env(cls) -> PoolSettings:
@@ -50,4 +53,5 @@ class PoolSettings:
                    session_trainings=int(_env_number("MTL_SESSION_TRAININGS", 1, 1)),
                    session_experiments=int(_env_number("MTL_SESSION_EXPERIMENTS", 1, 1)),
                    recycle_mb=_env_number("MTL_WORKER_RECYCLE_MB", 150.0, 0, whole=False),
-                   threads=int(_env_number("MTL_WORKER_THREADS", 1, 0)))
+                   threads=int(_env_number("MTL_WORKER_THREADS", 1, 0)),
+                   nice=min(int(_env_number("MTL_WORKER_NICE", 10, 0)), 19))

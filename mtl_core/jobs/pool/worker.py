@@ -207,7 +207,9 @@ def training_payload(job: Any) -> dict:
             "weights_epoch": getattr(result, "weights_epoch", len(result.history))}
 
 
-def _configure(threads: int) -> None:
+def _configure(threads: int, nice: int = 0) -> None:
+    if nice > 0:
+        os.nice(nice)
     if threads > 0:
         # Read by TensorFlow when it starts: one worker per core, each on its own share of the cores.
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
@@ -215,11 +217,11 @@ def _configure(threads: int) -> None:
     import mtl_core._tf  # noqa: F401 - TensorFlow once, at start, so no job pays for it
 
 
-def main(fd: int, slice_seconds: float, threads: int) -> None:
+def main(fd: int, slice_seconds: float, threads: int, nice: int = 0) -> None:
     """Serve the pool on socket ``fd`` until it says exit or goes away."""
     conn = Connection(fd)
     try:
-        _configure(threads)
+        _configure(threads, nice)
     except Exception as exc:  # noqa: BLE001 - a worker that cannot load TensorFlow says why, then ends
         conn.send(("broken", f"the worker could not load TensorFlow: {exc}"))
         return
@@ -243,4 +245,4 @@ def main(fd: int, slice_seconds: float, threads: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
