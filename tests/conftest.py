@@ -19,6 +19,7 @@ os.environ.pop("MTL_DB_URL", None)
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group tests for pytest-xdist (``--dist loadgroup``): by file, and every end-to-end file in one group, first."""
     for item in items:
