@@ -25,8 +25,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         group = "e2e" if item.get_closest_marker("e2e") else item.path.stem
         item.add_marker(pytest.mark.xdist_group(group))
-    # The end-to-end group is the longest: started first, it runs alongside the rest instead of after it.
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # The end-to-end group and the long experiments first: started first, they run alongside the rest instead of
+    # after it.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("slow") else 2)
 
 
 def _read_as_shown() -> None:
