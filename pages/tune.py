@@ -6,6 +6,7 @@ import streamlit as st
 
 from mtl_core.errors import MTLError
 from mtl_core.jobs.job import Job
+from mtl_core.jobs.pool.proxy import PoolJob
 from mtl_core.tuning.objectives import OBJECTIVES
 from mtl_core.tuning.space import SPACE
 from ui import entry, share, state
@@ -98,26 +99,29 @@ with buttons[2]:
 
 if start:
     error = None
-    with st.spinner("Opening the study and loading TensorFlow…"):
+    with st.spinner("Opening the study…"):
         try:
+            from mtl_core.store import default_store_url
             from mtl_core.tuning.job import Tuning
             from mtl_core.tuning.study import TuneRequest
 
             base = copy.deepcopy(cfg)
             base.seed = int(s.seed)
             request = TuneRequest(base=base, study=name, n_trials=int(s.trials), space=list(s.space),
-                                  objective=s.objective, storage=url, notebook=share.notebook())
-            work = Tuning(request, state.dataset().frame)
-            import mtl_core._tf  # noqa: F401 - import TensorFlow here, not in the study's thread
+                                  objective=s.objective, storage=url, notebook=share.notebook(),
+                                  # The worker process files the trials' runs in this server's store.
+                                  db_url=default_store_url())
+            # In a worker process of the pool (its trials train there); the storage and space are checked here.
+            job = state.new_job("tuning", Tuning, request, state.dataset().frame)
         except MTLError as exc:
             error = str(exc)
     if error is None:
-        state.start_job(JOB, Job(work))
+        state.start_job(JOB, job)
         st.rerun()
     st.error(plain(error))
 
 
-def _job_status(job: Job | None) -> None:
+def _job_status(job: Job | PoolJob | None) -> None:
     if job is None:
         return
     if job.running:

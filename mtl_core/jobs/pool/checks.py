@@ -15,8 +15,9 @@ def precheck(factory: type, *args: Any, **kwargs: Any) -> None:
 
         config, frame = args[0], args[1]
         prepare(frame, check_comparable(config))
-    elif name == "mtl_core.experiments.relatedness_study:RelatednessStudy":
-        factory(*args, **kwargs)  # its constructor only validates
+    elif name in ("mtl_core.experiments.relatedness_study:RelatednessStudy", "mtl_core.tuning.job:Tuning"):
+        # Their constructors only validate (a tuning run's also opens its study's storage), without TensorFlow.
+        factory(*args, **kwargs)
 
 
 def check_shared_layers(config: Any) -> None:
