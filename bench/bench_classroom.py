@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import threading
 import time
 import urllib.request
@@ -221,6 +222,7 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
         for k, (_, page) in enumerate(students):
             if k not in finished and done(page):
                 finished[k] = time.perf_counter() - pressed[k]
+                phase(f"student {k + 1} finished after {finished[k]:.1f} s ({len(finished)} of {n})")
         latency = slider_move(observer, i)
         i += 1
         if latency is None:
@@ -231,17 +233,28 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
         peak = [max(peak[0], own), max(peak[1], total)]
         observer.wait_for_timeout(300)
     health.active.clear()
+    phase(f"{len(finished)} of {n} finished; closing the students' browsers")
+    for k, (_, page) in enumerate(students):
+        if k not in finished:  # what an unfinished student sees: its progress line and a screenshot
+            shot = Path(tempfile.gettempdir()) / f"bench_classroom_n{n}_student{k + 1}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            phase(f"student {k + 1} unfinished: progress {progress_text(page)!r}; screenshot {shot}")
     for context, _ in students:
         context.close()
-    # Sessions end when their browsers go; their runs are already done. Wait for the memory to settle.
-    after = memory(pid)
-    settle = time.monotonic() + 180
-    while time.monotonic() < settle and after[0] > before[0] + 100:
-        time.sleep(5)
-        after = memory(pid)
     return {"n": n, "times": [finished.get(k) for k in range(n)], "moves": moves, "missed": missed,
             "health": list(health.times), "health_failures": health.failures,
-            "rss": (before, tuple(peak), after), "fair": n * solo / (os.cpu_count() or 1)}
+            "rss": [before, tuple(peak), None], "fair": n * solo / (os.cpu_count() or 1)}
+
+
+def settle_memory(pid: int, result: dict, seconds: float = 120) -> None:
+    """Sessions end when their browsers go (their jobs stop within 30 s): wait for the server's memory to fall."""
+    before = result["rss"][0]
+    after = memory(pid)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and after[0] > before[0] + 100:
+        time.sleep(5)
+        after = memory(pid)
+    result["rss"][2] = after
 
 
 def report(result: dict, solo: float, unloaded: list[float]) -> None:
@@ -266,6 +279,10 @@ def report(result: dict, solo: float, unloaded: list[float]) -> None:
     if health:
         print(f"health: worst {1000 * max(health):.0f} ms, median {1000 * statistics.median(health):.0f} ms over "
               f"{len(health)} checks, {result['health_failures']} failed (target <= 200 ms)")
+
+
+def report_memory(result: dict) -> None:
+    """The server's memory before, at peak and after every session ended."""
     (b_own, b_all), (p_own, p_all), (a_own, a_all) = result["rss"]
     print(f"server RSS: before {b_own:.0f} MB, peak {p_own:.0f} MB, after {a_own:.0f} MB "
           f"(after - before {a_own - b_own:+.0f} MB, target within 100 MB); with its workers: "
@@ -297,6 +314,8 @@ def main() -> None:
         for n in sizes:
             result = classroom(browser, url, pid, n, args.epochs, solo, unloaded, observer, health)
             report(result, solo, unloaded)
+            settle_memory(pid, result)
+            report_memory(result)
         obs_context.close()
         browser.close()
         health.end()
