@@ -131,6 +131,8 @@ def open_student(browser, link: str):
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(120_000)
+    # Two of ten students' pages once ended blank (their runs never seen to finish): say when a renderer dies.
+    page.on("crash", lambda _: phase("a student's page crashed (its renderer died)"))
     page.goto(link)
     page.locator(".st-key-play_button button").first.wait_for()
     toggle = page.locator(".st-key-continuous input").first

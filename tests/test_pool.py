@@ -26,7 +26,7 @@ from mtl_core.jobs.sessions import SessionJobs
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = Pool(PoolSettings(workers=2, jobs_per_worker=3, slice_seconds=0.1)).start()
+    pool = Pool(PoolSettings(workers=2, jobs_per_worker=3, slice_seconds=0.1, nice=5)).start()
     assert pool.wait_ready(180), "the workers did not start"
     yield pool
     pool.close()
@@ -221,7 +221,7 @@ def _nice(pid: int) -> int:
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
 
 
-def test_workers_run_at_a_lower_cpu_priority_than_the_server(pool):
-    assert pool.settings.nice == 10  # the default
+def test_workers_run_at_the_cpu_priority_asked_for(pool):
+    assert PoolSettings.from_env().nice == 0  # the default: the same priority as the server
     for worker in pool.workers():
-        assert _nice(worker.pid) == _nice(os.getpid()) + 10
+        assert _nice(worker.pid) == _nice(os.getpid()) + 5
