@@ -221,7 +221,10 @@ def _nice(pid: int) -> int:
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
 
 
-def test_workers_run_at_the_cpu_priority_asked_for(pool):
+def test_workers_run_at_the_cpu_priority_asked_for(pool, monkeypatch):
+    monkeypatch.delenv("MTL_WORKER_NICE", raising=False)
     assert PoolSettings.from_env().nice == 0  # the default: the same priority as the server
+    monkeypatch.setenv("MTL_WORKER_NICE", "7")
+    assert PoolSettings.from_env().nice == 7
     for worker in pool.workers():
         assert _nice(worker.pid) == _nice(os.getpid()) + 5
