@@ -19,6 +19,7 @@ from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, launch, streamlit_server
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.xdist_group("e2e"),  # one browser test at a time (also set by tests/conftest.py)
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
