@@ -20,9 +20,9 @@ MAX_STRETCH = 8.0
 
 def busy_jobs() -> int:
     """How many jobs this server is running or has queued (its worker pool's, else its job threads)."""
-    from mtl_core.jobs.pool.pool import _POOL  # the pool only if one was made: asking must not start workers
+    from mtl_core.jobs.pool.pool import current_pool
 
-    pool = _POOL.get("pool")
+    pool = current_pool()
     pooled = pool.running() + pool.queued() if pool is not None else 0
     threads = sum(1 for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX))
     return pooled + threads

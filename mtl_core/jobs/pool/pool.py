@@ -329,6 +329,12 @@ def get_pool() -> Pool:
         return pool
 
 
+def current_pool() -> Pool | None:
+    """The server process's pool if one was made, else None (asking never starts workers)."""
+    with _POOL_LOCK:
+        return _POOL.get("pool")
+
+
 def pool_enabled() -> bool:
     """True when jobs run in worker processes (``MTL_WORKERS`` is not 0)."""
     return PoolSettings.from_env().workers > 0
