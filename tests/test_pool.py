@@ -190,6 +190,32 @@ def test_weights_come_back_live_and_the_result_holds_the_final_model(pool, heter
         assert np.allclose(list(got[task].values()), list(metrics.values()), atol=1e-5)
 
 
+def test_a_state_sent_before_the_worker_applied_the_latest_control_is_ignored(hetero_config, iris_frame):
+    job = PoolTrainingJob(config(hetero_config, 5), iris_frame)  # not started: no worker, calls are kept
+    job.step(1)
+    job.resume()  # the proxy has sent two controls; the worker has applied one of them so far
+    stale = {"paused": True, "epoch": 1, "continuous": False, "speed": None, "calls": 1}
+    job._on_message("state", (stale,))
+    assert not job.paused
+    job._on_message("state", ({**stale, "paused": False, "continuous": True, "calls": 2},))
+    assert not job.paused and job.continuous
+
+
+def test_controls_sent_while_the_job_is_built_are_applied_in_order(pool, hetero_config, iris_frame):
+    job = PoolTrainingJob(config(hetero_config, 100_000), iris_frame, pool=pool).start()
+    try:
+        for _ in range(3):  # all before the worker has built the model: they wait there, in this order
+            job.resume()
+            job.pause()
+        assert until(lambda: job._calls_seen == 6, 120), job._calls_seen
+        held = job.epoch
+        time.sleep(2.0)  # the last call was a pause: nothing trains (the other order would train on)
+        assert job.paused and job.epoch == held
+    finally:
+        job.stop()
+    assert job.join(10)
+
+
 class FakeJob:
     def __init__(self) -> None:
         self.running, self.stopped, self.released = True, False, False

@@ -67,6 +67,8 @@ class PoolJob:
         self._events: list[Any] = []
         self._progress: tuple[str, float] = (WAITING, 0.0)
         self._pending: list[tuple] = []
+        self._calls_sent = 0  # control calls made (the worker counts those it applied)
+        self._calls_seen = 0  # how many of them the worker's latest state had applied
         self._hooks: list[FinishHook] = [on_finish] if on_finish is not None else []
 
     @property
@@ -189,6 +191,7 @@ class PoolJob:
 
     def _call(self, name: str, *args: Any) -> None:
         with self._lock:
+            self._calls_sent += 1
             if self.worker is None:
                 self._pending.append((name, args))
                 return
@@ -470,7 +473,12 @@ class PoolTrainingJob(PoolJob):
         if kind == "weights":
             self._weights = (int(args[0]), args[1])
         elif kind == "state":
-            self._state.update({k: v for k, v in args[0].items() if v is not None or k == "speed"})
+            state = dict(args[0])
+            # A state the worker sent before it applied our latest call would undo that call here for a moment
+            # (a Play showing as still paused): only a state that has seen every call we sent counts.
+            self._calls_seen = int(state.pop("calls", 0))
+            if self._calls_seen >= self._calls_sent:
+                self._state.update({k: v for k, v in state.items() if v is not None or k == "speed"})
 
     def _make_result(self, payload: dict) -> PoolTrainResult:
         with self._lock:

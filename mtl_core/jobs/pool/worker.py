@@ -49,6 +49,11 @@ class Hosted:
         self.sent_events = 0
         self.sent_progress: tuple | None = None
         self.sent_state: dict | None = None
+        # Control calls that came while the job was being built, applied in order once it exists; ``calls``
+        # counts those applied, and goes out with the state so the proxy can tell a stale state from a fresh one.
+        self.pending: list[tuple[str, tuple]] = []
+        self.calls = 0
+        self.call_lock = threading.Lock()
         self.weights_epoch = -1
         self.weights_at = 0.0
         self.weights_every = WEIGHTS_SECONDS
@@ -107,7 +112,11 @@ class Host:
         if hosted.dropped:
             job.stop()
         job.start()
-        hosted.job = job  # only now: the poller reads a job not yet started as finished
+        with hosted.call_lock:
+            hosted.job = job  # only now: the poller reads a job not yet started as finished
+            for name, args in hosted.pending:
+                self._apply(hosted, name, args)
+            hosted.pending = []
         if hosted.dropped:
             job.stop()
 
@@ -125,15 +134,21 @@ class Host:
         """Call one of a training's controls (pause, resume, step, set_speed, set_continuous, set_loss_weights)."""
         with self._lock:
             hosted = self.jobs.get(job_id)
-        job = hosted.job if hosted is not None else None
-        if job is None:
-            if hosted is not None:  # still being built: try again shortly
-                threading.Timer(0.2, self.call, args=(job_id, name, args)).start()
+        if hosted is None:
             return
+        with hosted.call_lock:
+            if hosted.job is None:  # still being built: applied, in the order they came, once it is
+                hosted.pending.append((name, args))
+            else:
+                self._apply(hosted, name, args)
+
+    @staticmethod
+    def _apply(hosted: Hosted, name: str, args: tuple) -> None:
         try:
-            getattr(job, name)(*args)
+            getattr(hosted.job, name)(*args)
         except Exception:  # noqa: BLE001 - checked by the proxy first; a late failure must not end the worker
-            _log.exception("job %s: %s%r failed", job_id, name, args)
+            _log.exception("job %s: %s%r failed", hosted.job_id, name, args)
+        hosted.calls += 1
 
     def _forget(self, job_id: int) -> None:
         with self._lock:
@@ -166,7 +181,9 @@ class Host:
             self.send("progress", h.job_id, progress)
             h.sent_progress = progress
         if h.spec.kind == TRAINING:
-            state = {name: getattr(job, name, None) for name in ("paused", "epoch", "continuous", "speed")}
+            with h.call_lock:
+                state = {name: getattr(job, name, None) for name in ("paused", "epoch", "continuous", "speed")}
+                state["calls"] = h.calls
             if state != h.sent_state:
                 self.send("state", h.job_id, state)
                 h.sent_state = state
