@@ -16,9 +16,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _DATA_DIR = tempfile.mkdtemp(prefix="mtl-test-data-")
 os.environ["MTL_DATA_DIR"] = _DATA_DIR
 os.environ.pop("MTL_DB_URL", None)
-# The suite's pools (its pages' and its e2e servers') train at a lower priority than its test processes and
-# browsers, which share the same two cores: a browser test waiting on a page then is not starved by training.
-os.environ.setdefault("MTL_WORKER_NICE", "10")
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
@@ -31,6 +28,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The end-to-end group is the longest: started first, it runs alongside the rest instead of after it. (The
     # relatedness study started beside it too made four browser tests time out.)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+# Niceness a test process takes on at its first test that is not end-to-end (pytest-xdist workers only).
+YIELDING_NICE = 5
+_yielded = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures are set up: a module's pool inherits the new priority
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under xdist, a process running other tests yields the two cores to the one running the browser tests.
+
+    The end-to-end group's server, Chromium and the server's training workers wait on each other against the
+    clock; the rest only take longer. (Lowering the e2e servers' workers instead made a run's compile take a
+    minute behind the other process's tests; niceness only goes up, so a process never returns to 0.)
+    """
+    if (os.environ.get("PYTEST_XDIST_WORKER") and not item.get_closest_marker("e2e")
+            and not item.config.stash.get(_yielded, False)):
+        item.config.stash[_yielded] = True
+        os.nice(YIELDING_NICE)
 
 
 def _read_as_shown() -> None:

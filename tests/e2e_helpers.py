@@ -43,7 +43,13 @@ def streamlit_server(script: Path, *, timeout: float = 60.0) -> Iterator[str]:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_healthy(url, proc, log, timeout)
-            yield url
+            try:
+                yield url
+            except BaseException:
+                log.seek(0)  # a failed test shows what the server said (pytest prints a failure's stderr)
+                tail = log.read().decode(errors="replace")[-4000:]
+                print(f"--- the streamlit server's log (last 4000 characters) ---\n{tail}", file=sys.stderr)
+                raise
         finally:
             proc.terminate()
             try:
@@ -106,6 +112,19 @@ def chart_points(page: Any, container_key: str, *, timeout: float = 30_000) -> t
     handle = page.wait_for_function(_CHART_POINTS, arg=f".st-key-{container_key}", timeout=timeout)
     n, last = handle.json_value()
     return int(n), float(last)
+
+
+def wait_shown(page: Any, locator: Any, *, timeout: float, what: str) -> None:
+    """Wait for ``locator`` to be visible; on a timeout, fail with what the page showed instead (for CI's log)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        shown = " | ".join(page.locator(sel).first.inner_text(timeout=5_000).strip()[:limit]
+                           for sel, limit in (("[data-testid='stMain']", 1500), ("[data-testid='stSidebar']", 400)))
+        raise AssertionError(f"{what} did not show within {timeout / 1000:.0f} s; the page showed: "
+                             f"{' '.join(shown.split())}") from None
 
 
 def text_of(page: Any, container_key: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, streamlit_server
+from tests.e2e_helpers import CHROMIUM, ROOT, epoch_shown, launch, nav, streamlit_server
 
 pytestmark = [
     pytest.mark.e2e,
@@ -72,6 +72,10 @@ def page():
 
 
 def test_each_task_landscape_changes_while_training(page):
+    # The run trains once TensorFlow has loaded and the step has compiled: a minute or more on a loaded machine.
+    page.wait_for_function("() => /Epoch [1-9]/.test(document.querySelector('.st-key-epoch_counter')?.innerText)",
+                           timeout=180_000)
+    assert epoch_shown(page) >= 1
     first = {task: figure(page, f"landscape_{task}", timeout=120_000) for task in TASKS}
     for task in TASKS:
         assert changed(page, f"landscape_{task}", first[task]) is not None, f"landscape_{task} never changed"

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, streamlit_server
+from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, streamlit_server, wait_shown
 
 pytestmark = [
     pytest.mark.e2e,
@@ -107,7 +107,8 @@ def test_at_1024_no_metric_layer_size_or_button_label_is_cut(first):
     if continuous.count() and continuous.first.is_checked():
         page.locator(".st-key-continuous label").first.click()  # run the link's 25 epochs, then stop
     page.locator(".st-key-play_button button, .st-key-train_button button").first.click()
-    page.get_by_text("Test metrics").first.wait_for(timeout=300_000)  # minutes on a loaded 2-core machine
+    wait_shown(page, page.get_by_text("Test metrics").first, timeout=300_000,  # minutes on a loaded 2-core machine
+               what="the test metrics of the finished run")
     page.wait_for_function(COUNT, arg="[data-testid='stMain'] [data-testid='stMetric']")
     assert visible(page, "[data-testid='stMain'] [data-testid='stMetric']") >= 6  # 3 tasks, 2-3 metrics each
     assert page.evaluate(CUT) == []

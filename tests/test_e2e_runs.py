@@ -14,7 +14,7 @@ import pytest
 
 from mtl_core.presets import PRESETS
 from mtl_core.store import open_store
-from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, play_to_the_end, streamlit_server
+from tests.e2e_helpers import CHROMIUM, ROOT, launch, nav, play_to_the_end, streamlit_server, wait_shown
 
 pytestmark = [
     pytest.mark.e2e,
@@ -65,7 +65,8 @@ def test_a_trained_run_is_listed_for_its_notebook_after_a_server_restart(tmp_pat
                 assert f"nb={NB}" in page.url  # kept across pages
                 play_to_the_end(page)
                 # TensorFlow loads and the step compiles first: over a minute on a loaded 2-core machine.
-                page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
+                wait_shown(page, page.get_by_role("heading", name="Results"), timeout=180_000,
+                           what="the Results of a 200-epoch run")
                 (run,) = _recorded(tmp_path)
                 assert (run.status, run.dataset, run.name) == ("completed", "iris", RUN_NAME)
                 page.close()
