@@ -69,6 +69,23 @@ def test_round_trip_keeps_every_field(store):
     assert got.to_dict()["started_at"] == "2026-12-01T12:00:00+00:00"
 
 
+def test_progress_saved_from_a_growing_json_list_reads_back_whole(store):
+    from mtl_core.store.runs import JsonList
+
+    run_id = store.add_run(make_record(status="interrupted", history=[]))
+    epochs = [{"epoch": e, "loss": {"species": 1.0 / e, "odd": float("nan")}} for e in range(1, 8)]
+    history = JsonList()
+    history.extend(epochs[:3])
+    store.save_progress(run_id, history)
+    assert store.get_run(run_id).epochs_run == 3
+    history.extend(epochs[3:])  # only the new epochs are encoded; the saved text holds all of them
+    store.save_progress(run_id, history)
+    got = store.get_run(run_id)
+    assert got.epochs_run == len(history) == 7
+    assert [h["epoch"] for h in got.history] == list(range(1, 8))
+    assert got.history[4]["loss"]["species"] == 0.2 and got.history[4]["loss"]["odd"] != got.history[4]["loss"]["odd"]
+
+
 def test_list_is_newest_first_without_large_fields(store):
     ids = [store.add_run(make_record(i)) for i in range(3)]
     listed = store.list_runs()

@@ -48,17 +48,19 @@ def url_params() -> dict[str, str]:
 
 
 def _save_loop(store: RunStore, run_id: str, job: object, done: threading.Event) -> None:
-    saved = 0
-    while not done.wait(SAVE_SECONDS + saved / 4000):  # 100,000 epochs: every 30 s
+    from mtl_core.store.runs import JsonList
+
+    history = JsonList()  # each epoch encoded once, not the whole history at every save
+    while not done.wait(SAVE_SECONDS + len(history) / 4000):  # 100,000 epochs: every 30 s
         events = job.events()
-        if len(events) == saved:
+        if len(events) == len(history):
             continue
+        history.extend(event.to_dict() for event in events[len(history):])
         try:
-            store.save_progress(run_id, [event.to_dict() for event in events])
+            store.save_progress(run_id, history)
         except Exception:  # noqa: BLE001 - the row is gone (the run ended) or the store failed: stop saving
             _log.debug("stopped saving the progress of run %s", run_id, exc_info=True)
             return
-        saved = len(events)
 
 
 def watch(job: object, config: TrainConfig, store: RunStore, notebook: str | None) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -117,10 +118,10 @@ class RunStore:
         """Show the run to every notebook (True) or only to its own (False)."""
         self._update(run_id, shared=bool(shared))
 
-    def save_progress(self, run_id: str, history: list[dict], *, model: bytes | None = None) -> None:
+    def save_progress(self, run_id: str, history: list[dict] | JsonList, *, model: bytes | None = None) -> None:
         """Replace a run's history (and model file, when given) in one transaction: a run still training saves
-        where it stands, so a server that stops leaves its last saved state."""
-        data: dict[str, object] = {"history": _dumps(history)}
+        where it stands, so a server that stops leaves its last saved state. A ``JsonList`` is saved as encoded."""
+        data: dict[str, object] = {"history": history.text() if isinstance(history, JsonList) else _dumps(history)}
         values: dict[str, object] = {"epochs_run": len(history)}
         if model is not None:
             data["model"] = bytes(model)
@@ -165,6 +166,29 @@ class RunStore:
 def open_store(url: str | None = None) -> RunStore:
     """Open (creating or migrating) the run store at ``url``, default env MTL_DB_URL or the data folder."""
     return RunStore(url)
+
+
+class JsonList:
+    """A JSON array built up item by item, each item encoded once: a running history saved every few seconds.
+
+    Encoding the whole history at every save costs time in the length of the run each time, and ``json.dumps``
+    holds the interpreter lock throughout: ten runs of 3000 epochs spent a quarter of the server's Python time
+    there, stalling every page of the process.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def extend(self, items: Iterable[object]) -> None:
+        """Encode and add ``items``."""
+        self._parts.extend(_dumps(item) for item in items)
+
+    def text(self) -> str:
+        """The whole array as JSON text."""
+        return "[" + ",".join(self._parts) + "]"
 
 
 def _dumps(value: object) -> str:
