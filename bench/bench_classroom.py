@@ -135,7 +135,8 @@ def open_student(browser, link: str):
     page.on("crash", lambda _: phase("a student's page crashed (its renderer died)"))
     # Pages that ended blank white without a crash: an uncaught error in the page's JavaScript unmounts it.
     page.on("pageerror", lambda error: phase(f"a student's page raised: {str(error)[:300]}"))
-    page.on("console", lambda msg: msg.type == "error" and phase(f"a student's console error: {msg.text[:300]}"))
+    page.on("console", lambda msg: (msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                                    and phase(f"a student's console error: {msg.text[:300]}")))
     page.goto(link)
     page.locator(".st-key-play_button button").first.wait_for()
     toggle = page.locator(".st-key-continuous input").first
