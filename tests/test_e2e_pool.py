@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from mtl_core.store import open_store
-from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, launch, streamlit_server
+from tests.e2e_helpers import CHROMIUM, ROOT, VIEWPORT, launch, streamlit_server, wait_shown
 
 pytestmark = [
     pytest.mark.e2e,
@@ -83,31 +84,51 @@ def progress(page) -> str:
         return ""
 
 
+@contextmanager
+def sessions():
+    """Opened contexts, all closed at the end even when the test fails: a busy run left playing would hold the
+    only slot and fail the next test too."""
+    opened = []
+    try:
+        yield opened
+    finally:
+        for context in opened:
+            context.close()
+
+
 def test_two_sessions_queued_behind_a_busy_pool_both_finish(server, browser):
     url, _ = server
-    busy_context, busy = student(browser, link(url, 100_000, 1), continuous=True)
-    busy.locator(".st-key-play_button button").first.click()
-    busy.locator(PROGRESS).filter(has_text=re.compile(r"Epoch [1-9]")).wait_for(timeout=300_000)
-    queued = [student(browser, link(url, 40, seed), continuous=False) for seed in (2, 3)]
-    for _, page in queued:
-        page.locator(".st-key-play_button button").first.click()
-    # Both wait while the only slot trains the busy run, and say so.
-    for place, (_, page) in enumerate(queued, start=1):
-        page.locator(PROGRESS).filter(has_text=f"number {place} in the queue").wait_for(timeout=30_000)
-    busy.locator(".st-key-stop_button button").first.click()
-    for _, page in queued:
-        page.locator(PROGRESS).filter(has_text="completed").wait_for(timeout=180_000)
-        page.locator(MAIN).get_by_text(re.compile(r"^Completed 40 epochs")).wait_for()
-    for context, _ in [*queued, (busy_context, busy)]:
-        context.close()
+    with sessions() as opened:
+        busy_context, busy = student(browser, link(url, 100_000, 1), continuous=True)
+        opened.append(busy_context)
+        busy.locator(".st-key-play_button button").first.click()
+        busy.locator(PROGRESS).filter(has_text=re.compile(r"Epoch [1-9]")).wait_for(timeout=300_000)
+        queued = []
+        # One after the other: two Play presses sent together may reach the pool in either order.
+        for place, seed in enumerate((2, 3), start=1):
+            context, page = student(browser, link(url, 40, seed), continuous=False)
+            opened.append(context)
+            queued.append(page)
+            page.locator(".st-key-play_button button").first.click()
+            # It waits while the only slot trains the busy run, and says so.
+            wait_shown(page, page.locator(PROGRESS).filter(has_text=f"number {place} in the queue"),
+                       timeout=60_000, what=f"place {place} in the queue")
+        busy.locator(".st-key-stop_button button").first.click()
+        for page in queued:
+            wait_shown(page, page.locator(PROGRESS).filter(has_text="completed"), timeout=180_000,
+                       what="the queued run completed")
+            page.locator(MAIN).get_by_text(re.compile(r"^Completed 40 epochs")).wait_for()
 
 
 def test_closing_a_sessions_browser_stops_its_run(server, browser):
     url, data = server
-    context, page = student(browser, link(url, 100_000, 4), continuous=True)
-    page.locator(".st-key-play_button button").first.click()
-    page.locator(PROGRESS).filter(has_text=re.compile(r"Epoch [1-9]")).wait_for(timeout=300_000)
-    context.close()
+    with sessions() as opened:
+        context, page = student(browser, link(url, 100_000, 4), continuous=True)
+        opened.append(context)
+        page.locator(".st-key-play_button button").first.click()
+        wait_shown(page, page.locator(PROGRESS).filter(has_text=re.compile(r"Epoch [1-9]")), timeout=300_000,
+                   what="the first epoch")
+        context.close()
     closed = time.monotonic()
     stopped = []
     with open_store(f"sqlite:///{data / 'runs.db'}") as store:
