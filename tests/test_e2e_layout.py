@@ -103,9 +103,13 @@ def test_at_1024_no_metric_layer_size_or_button_label_is_cut(first):
     assert page.evaluate(CUT) == []
 
     nav(page, "train")
-    continuous = page.locator(".st-key-continuous input[type=checkbox]")
-    if continuous.count() and continuous.first.is_checked():
+    # The address changes before the page is drawn: read the toggle once Train shows it (a count of 0 read too
+    # early left it on, and the run went on past its 25 epochs without an end).
+    continuous = page.locator(".st-key-continuous input[type=checkbox]").first
+    continuous.wait_for(state="attached")
+    if continuous.is_checked():
         page.locator(".st-key-continuous label").first.click()  # run the link's 25 epochs, then stop
+        page.wait_for_function("() => !document.querySelector('.st-key-continuous input[type=checkbox]').checked")
     page.locator(".st-key-play_button button, .st-key-train_button button").first.click()
     wait_shown(page, page.get_by_text("Test metrics").first, timeout=300_000,  # minutes on a loaded 2-core machine
                what="the test metrics of the finished run")
