@@ -77,13 +77,6 @@ def student(browser, url: str, *, continuous: bool):
     return context, page
 
 
-def progress(page) -> str:
-    try:
-        return page.locator(PROGRESS).first.inner_text(timeout=1000)
-    except Exception:  # noqa: BLE001 - the bar is briefly absent while the page reruns
-        return ""
-
-
 @contextmanager
 def sessions():
     """Opened contexts, all closed at the end even when the test fails: a busy run left playing would hold the
