@@ -14,10 +14,10 @@ trained model of a comparison or study.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 
 from mtl_core.config import TaskSpec
+from mtl_core.jobs.memory import give_back
 from tests.apptest import config_of, new_app, press_train, training, wait_for_run
 
 RUNS = 30
@@ -30,8 +30,7 @@ def rss_mb() -> float:
     Freed heap is first handed back to the OS (glibc's malloc_trim); otherwise RSS swings by tens of MB with
     whatever the allocator happens to keep cached, which hides the trend this test is about.
     """
-    gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    give_back()
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):

@@ -242,6 +242,30 @@ def test_the_jobs_of_an_ended_session_are_stopped_after_the_grace_period():
     assert watcher.ended == ["gone"] and watcher.jobs("here") == [mine]
 
 
+def test_an_ended_session_is_freed_even_when_its_runs_had_finished():
+    active = {"done", "browsing", "training"}
+    closed: list[str] = []
+    watcher = SessionJobs(lambda s: s in active, every=3600, grace=0.05, on_ended=closed.append,
+                          close_after=0.15)
+    finished, running = FakeJob(), FakeJob()
+    watcher.add("done", finished)
+    watcher.add("training", running)
+    watcher.watch("browsing")  # opened pages, never trained
+    finished.running = False
+    watcher.check()
+    assert sorted(watcher.sessions()) == ["browsing", "done", "training"]  # kept after its run finished
+    active.clear()
+    watcher.check()
+    time.sleep(0.06)
+    watcher.check()
+    assert running.stopped and not closed  # jobs stop after the grace; the state stays for a reconnect
+    time.sleep(0.1)
+    watcher.check()
+    assert sorted(closed) == ["browsing", "done", "training"] and watcher.sessions() == []
+    watcher.check()  # trims the heap once, and closes nothing twice
+    assert sorted(watcher.closed) == ["browsing", "done", "training"]
+
+
 def _nice(pid: int) -> int:
     # Field 19 of /proc/PID/stat, counted after the command name (which may hold spaces) ends with ")".
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])

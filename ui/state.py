@@ -77,6 +77,7 @@ def config() -> TrainConfig:
     ss = _ss()
     if CONFIG_KEY not in ss:
         _warm_server()
+        _watch_session()
         ss[CONFIG_KEY] = PRESETS[DEFAULT_PRESET].make_config()
         ss[PRESET_KEY] = DEFAULT_PRESET
     return ss[CONFIG_KEY]
@@ -287,14 +288,49 @@ def _is_active_session(session_id: str) -> bool:
     return runtime is not None and runtime.is_active_session(session_id)
 
 
-def _watch(job: Any) -> None:
-    """Register ``job`` with the server's session watcher, which stops it once the browser session has ended."""
-    session_id = _session_id()
-    if session_id is None or _server_runtime() is None:
-        return  # no server (AppTest, scripts): no browser to go away
+def _close_ended_session(session_id: str) -> None:
+    """Free a browser session gone for longer than Streamlit keeps it for a reconnect.
+
+    Streamlit drops an expired session only when a later one disconnects, so after a class has left, every
+    student's histories and figures would stay in memory. ``Runtime.close_session`` must run on the server's
+    event loop (Streamlit offers no public handle to it: ``_get_async_objs`` is read defensively).
+    """
+    runtime = _server_runtime()
+    get_loop = getattr(runtime, "_get_async_objs", None)
+    if get_loop is None:
+        return
+
+    def close() -> None:
+        if not runtime.is_active_session(session_id):  # not reconnected meanwhile
+            runtime.close_session(session_id)
+
+    get_loop().eventloop.call_soon_threadsafe(close)
+
+
+def _watcher() -> Any:
+    """The server's session watcher (None without a server: AppTest and scripts have no browser to go away)."""
+    if _server_runtime() is None:
+        return None
+    from streamlit import config as st_config
+
     from mtl_core.jobs.sessions import session_jobs
 
-    session_jobs(_is_active_session).add(session_id, job)
+    ttl = float(st_config.get_option("server.disconnectedSessionTTL"))
+    return session_jobs(_is_active_session, _close_ended_session, close_after=ttl)
+
+
+def _watch_session() -> None:
+    """List this browser session with the watcher, so that it is freed once it has gone, jobs or not."""
+    session_id, watcher = _session_id(), _watcher()
+    if session_id is not None and watcher is not None:
+        watcher.watch(session_id)
+
+
+def _watch(job: Any) -> None:
+    """Register ``job`` with the server's session watcher, which stops it once the browser session has ended."""
+    session_id, watcher = _session_id(), _watcher()
+    if session_id is not None and watcher is not None:
+        watcher.add(session_id, job)
 
 
 def start_training(run: TrainingJob | PoolTrainingJob, frame: pd.DataFrame, title: str) -> TrainingSession:

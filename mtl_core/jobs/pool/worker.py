@@ -9,7 +9,6 @@ progress and state about ten times a second and its weights about twice a second
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -19,6 +18,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
+from mtl_core.jobs.memory import give_back, rss_mb
 from mtl_core.jobs.pool.spec import TRAINING, WorkSpec
 from mtl_core.jobs.pool.turns import Turns
 
@@ -28,15 +28,6 @@ WEIGHTS_SECONDS = 0.5
 WEIGHTS_BYTES_PER_SECOND = 40e6
 
 _log = logging.getLogger(__name__)
-
-
-def rss_mb() -> float:
-    """This process's resident memory in MB (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-    except OSError:
-        return 0.0
 
 
 class Hosted:
@@ -209,7 +200,7 @@ class Host:
         self._forget(h.job_id)
         h.job = None
         del job
-        gc.collect()
+        give_back()  # the job's model and data: a worker keeps serving other jobs
         self.send("load", len(self.jobs), rss_mb())
 
 
