@@ -10,7 +10,7 @@ from ui.inputs import most_common, slider_spec
 from ui.landscape import LIVE_SECONDS as LANDSCAPE_SECONDS
 from ui.landscape import curves_panel, landscape_panel
 from ui.plain import md, plain
-from ui.refresh import every
+from ui.refresh import every, follow_load
 
 entry.through_app()
 
@@ -197,6 +197,7 @@ def explorer(was_running: bool) -> None:
     if was_running and not run.running:
         # Training ended since the page was drawn: a full rerun stops the timer and the "(live)" label.
         st.rerun()
+    follow_load(LIVE_SECONDS, EXPLORER_EVERY)
     features = st.container(key="features", border=True)
     prediction = st.container(key="prediction", border=True)
     views = st.container()

@@ -30,7 +30,7 @@ from ui.gates import gate_panel
 from ui.landscape import live_landscape
 from ui.limits import limit_error
 from ui.plain import md, plain
-from ui.refresh import every
+from ui.refresh import every, follow_load
 from ui.results import held_out
 from ui.widgets import config_error
 
@@ -265,6 +265,7 @@ def live(was_running: bool) -> None:
     if was_running and not run.running:
         # Finished since the page was drawn: a full rerun shows the results and resets the buttons.
         st.rerun()
+    follow_load(LIVE_SECONDS, LIVE_EVERY)
     live_now = was_running
     config = LIVE_CONFIG if live_now else None
     _counter(events)

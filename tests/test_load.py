@@ -17,6 +17,13 @@ def test_the_interval_is_the_base_until_jobs_outnumber_cores_then_grows_up_to_th
     assert load.live_seconds(0.5, jobs=0) == 0.5
 
 
+def test_the_interval_moves_in_steps_so_views_retime_only_when_the_load_really_changed():
+    assert load.live_seconds(1.0, jobs=10, cores=2) == 5.66  # stretch 5: the step of 2 ** 2.5
+    assert load.live_seconds(1.0, jobs=9, cores=2) == 4.0  # stretch 4.5
+    assert load.live_seconds(2.0, jobs=4, cores=2) == 4.0
+    assert load.live_seconds(1.0, jobs=1000, cores=2) == load.MAX_STRETCH
+
+
 class _Waits(Work):
     label = "waits"
 

@@ -21,7 +21,7 @@ from ui import state
 from ui.charts import LIVE_CONFIG, color
 from ui.inputs import most_common, slider_spec
 from ui.plain import html_text, plain
-from ui.refresh import every
+from ui.refresh import every, follow_load
 
 if TYPE_CHECKING:
     from mtl_core.models.landscape import Landscape, LandscapeProbe
@@ -351,11 +351,12 @@ def curves_panel(session: TrainingSession, held: dict[str, object], predicted: d
                                           inputs), key=f"curves_{task.name}", config=config)
 
 
-def _live_panel(session: TrainingSession, live: bool) -> None:
+def _live_panel(session: TrainingSession, live: bool, interval: float | None) -> None:
+    follow_load(LIVE_SECONDS, interval)
     landscape_panel(session, live=live)
 
 
 def live_landscape(session: TrainingSession, live: bool) -> None:
     """The panel in its own fragment, redrawn every LIVE_SECONDS (longer under load) while ``live`` (training)."""
     interval = every(LIVE_SECONDS, live)
-    st.fragment(_live_panel, run_every=interval)(session, live)
+    st.fragment(_live_panel, run_every=interval)(session, live, interval)

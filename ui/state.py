@@ -33,6 +33,9 @@ UPLOAD_PAGE = " on Data & tasks"
 # Uploaded frames live in the session; keep a few (the one in use is never dropped) so memory stays bounded.
 MAX_KEPT_UPLOADS = 3
 
+# Seconds before Streamlit's reconnect window ends at which a gone browser session is freed (see _watcher).
+CLOSE_MARGIN = 15.0
+
 # The session-state keys (public so that tests read the session the way this module writes it).
 CONFIG_KEY = "mtl.config"
 PRESET_KEY = "mtl.preset"
@@ -315,8 +318,10 @@ def _watcher() -> Any:
 
     from mtl_core.jobs.sessions import session_jobs
 
+    # Before Streamlit's TTL runs out: an expired session can no longer be looked up, so close_session would
+    # miss it, and Streamlit's cache would keep it until some later disconnect.
     ttl = float(st_config.get_option("server.disconnectedSessionTTL"))
-    return session_jobs(_is_active_session, _close_ended_session, close_after=ttl)
+    return session_jobs(_is_active_session, _close_ended_session, close_after=max(ttl - CLOSE_MARGIN, 0.0))
 
 
 def _watch_session() -> None:

@@ -9,6 +9,7 @@ jobs would cost, and a lone user still sees the base rate.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -35,6 +36,9 @@ def stretch(jobs: int | None = None, cores: int | None = None) -> float:
     return min(MAX_STRETCH, max(1.0, jobs / cores))
 
 
-def live_seconds(base: float, jobs: int | None = None) -> float:
-    """A live view's redraw interval under the server's current load (``base`` when jobs fit the cores)."""
-    return round(base * stretch(jobs), 2)
+def live_seconds(base: float, jobs: int | None = None, cores: int | None = None) -> float:
+    """A live view's redraw interval under the server's current load: ``base`` when jobs fit the cores, else
+    ``base`` times the stretch rounded to a step of the square root of two (1.4, 2, 2.8, 4, ...), so that a
+    view re-times itself only when the load has really changed, not at every job that starts or ends."""
+    steps = round(2 * math.log2(stretch(jobs, cores)))
+    return round(base * 2 ** (steps / 2), 2)
