@@ -67,7 +67,9 @@ def keras_bytes(session: TrainingSession) -> bytes:
     def make() -> bytes:
         from mtl_core.io.saving import model_bytes
 
-        return model_bytes(session.run.result.model, session.run.info)
+        # A pool worker's run brings its file along: no Keras copy (nor TensorFlow) in the server for it.
+        shipped = getattr(session.run.result, "keras_bytes", None)
+        return shipped if shipped is not None else model_bytes(session.run.result.model, session.run.info)
 
     return _cached(session, "keras", make)
 

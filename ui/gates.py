@@ -1,4 +1,4 @@
-"""Train page, after an MMoE run: each task's mean gate weight per expert (``mmoe.gate_weights``)."""
+"""Train page, after an MMoE run: each task's mean gate weight per expert (``NumpyNet.gate_weights``)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,12 @@ def gate_figure(gates: dict[str, np.ndarray]) -> go.Figure:
 def _gates(session: TrainingSession) -> tuple[str, dict[str, np.ndarray]] | str:
     """(rows used, gate weights) computed once per run and kept with it, or the core's message."""
     if "gates" not in session.cache:
-        from mtl_core.models.mmoe import gate_weights
-
         result = session.run.result
         prepared = result.prepared
         split = "test" if prepared.size("test") else None
         try:
-            weights = gate_weights(result.model, prepared, split=split)
+            # The numpy copy: a pool run's needs no TensorFlow in the server.
+            weights = result.net.gate_weights(prepared, split=split)
         except MTLError as exc:
             session.cache["gates"] = str(exc)
         else:

@@ -1,8 +1,9 @@
 """Live views of what each task learned: predictions over a plane, the trunk's units, head usage, MMoE gates.
 
-Everything comes from ONE compiled call on the model (a probe sharing its layers, so a model still training
-answers with its latest weights): every task's output, the activations of the last shared layer and, for
-MMoE, each task's gate, for all the rows of a landscape (or of the response curves) at once.
+Everything comes from ONE call on the model, for all the rows of a landscape (or of the response curves) at
+once: every task's output, the activations of the last shared layer and, for MMoE, each task's gate. For a
+Keras model that call is a compiled probe sharing its layers (a model still training answers with its latest
+weights); for a ``NumpyNet`` (a pool job's live copy in the server) it is the net's forward pass.
 
 **Head usage** (how strongly a task's head uses a unit of the last shared layer): the L2 norm of the unit's row
 in the kernel of the first layer of the task's head (its first hidden layer, or its output layer when the head
@@ -15,14 +16,15 @@ normalised the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from mtl_core._tf import keras, tf
 from mtl_core.data.prepare import Prepared
 from mtl_core.data.tasks import Task
-from mtl_core.models.blocks import SHARED_PREFIX
+from mtl_core.models.forward import NumpyNet
 from mtl_core.models.landscape_data import (
     CURVE_POINTS,
     RESOLUTION,
@@ -32,12 +34,15 @@ from mtl_core.models.landscape_data import (
     input_bounds,
     sweep_rows,
 )
-from mtl_core.models.mmoe import EXPERTS_LAYER, gate_layer_name
 from mtl_core.models.predict import Predictor
 
 #: At most this many units of the last shared layer are pictured.
 MAX_UNITS = 16
-_TRUNK_LAYER = re.compile(rf"{SHARED_PREFIX}_\d+$")
+# The layer names of ``blocks.py`` and ``mmoe.py`` (not imported: both load TensorFlow).
+_TRUNK_LAYER = re.compile(r"shared_\d+$")
+_EXPERTS_LAYER = "shared_experts"
+#: A probe call: encoded rows -> (outputs keyed ``task:<name>``, ``units``, ``gate:<name>``; head kernel row norms).
+ProbeCall = Callable[[np.ndarray], tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
 
 
 @dataclass
@@ -82,59 +87,82 @@ def _interpret(task: Task, output: np.ndarray, shape: tuple[int, ...]) -> TaskMa
                    confidence=probs.max(axis=1).reshape(shape), probabilities=probs.reshape(*shape, -1))
 
 
-def _first_head_layer(model: keras.Model, task: Task) -> keras.layers.Layer | None:
+def _first_head_layer(model: Any, task: Task) -> Any:
     names = {layer.name: layer for layer in model.layers}
     for name in (f"{task.output}_hidden_1", f"{task.output}_standardised", task.output):
         layer = names.get(name)
-        if isinstance(layer, keras.layers.Dense):
+        if layer is not None and hasattr(layer, "kernel"):
             return layer
     return None
 
 
 class LandscapeProbe:
-    """Computes landscapes and response curves of a model (a ``Predictor``'s) through one compiled function."""
+    """Computes landscapes and response curves of a model (a ``Predictor``'s) through one call per view."""
 
     def __init__(self, predictor: Predictor) -> None:
         self.model, self.info = predictor.model, predictor.info
-        model, tasks = self.model, self.info.tasks
+        #: The name of the layer whose units are pictured (MMoE's experts, else the trunk's last), or None.
+        self.unit_layer: str | None = None
+        self.is_mmoe, self.experts, self.gate_tasks = False, 0, []
+        self._call: ProbeCall = (self._numpy_call(self.model) if isinstance(self.model, NumpyNet)
+                                 else self._keras_call(self.model))
+        self._grid_key: tuple | None = None
+        self._grid: Grid | None = None
+
+    def _numpy_call(self, net: NumpyNet) -> ProbeCall:
+        tasks = self.info.tasks
+        self.is_mmoe, self.unit_layer, self.experts = net.is_mmoe, net.unit_layer, net.experts
+        self.gate_tasks = [t.name for t in tasks] if net.is_mmoe else []
+
+        def call(rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+            raw = net.run(rows)
+            out = {f"task:{t.name}": raw[t.output] for t in tasks}
+            out.update({f"gate:{t.name}": raw[f"gate:{t.output}"] for t in tasks if net.is_mmoe})
+            if "units" in raw:
+                out["units"] = raw["units"]
+            return out, {t.name: np.linalg.norm(net.head_kernel(t), axis=1) for t in tasks}
+
+        return call
+
+    def _keras_call(self, model: Any) -> ProbeCall:
+        from mtl_core._tf import keras, tf
+
+        tasks = self.info.tasks
         names = {layer.name: layer for layer in model.layers}
-        self.is_mmoe = EXPERTS_LAYER in names
+        self.is_mmoe = _EXPERTS_LAYER in names
         trunk = [layer for layer in model.layers if _TRUNK_LAYER.match(layer.name)]
-        self.unit_layer = names[EXPERTS_LAYER] if self.is_mmoe else (trunk[-1] if trunk else None)
-        self.experts = 0
+        unit_layer = names[_EXPERTS_LAYER] if self.is_mmoe else (trunk[-1] if trunk else None)
+        self.unit_layer = unit_layer.name if unit_layer is not None else None
         outputs = {f"task:{t.name}": model.get_layer(t.output).output for t in tasks}
-        if self.unit_layer is not None:
-            outputs["units"] = self.unit_layer.output
-        self.gate_tasks = []
+        if unit_layer is not None:
+            outputs["units"] = unit_layer.output
         if self.is_mmoe:
             for t in tasks:
-                gate = names.get(gate_layer_name(t.output))
+                gate = names.get(f"{t.output}_gate")
                 if gate is not None:
                     outputs[f"gate:{t.name}"] = gate.output
                     self.gate_tasks.append(t.name)
                     self.experts = int(gate.units)
-        self.heads = {t.name: _first_head_layer(model, t) for t in tasks}
-        self.heads = {name: layer for name, layer in self.heads.items() if layer is not None}
+        heads = {t.name: _first_head_layer(model, t) for t in tasks}
+        kernels = {name: layer.kernel for name, layer in heads.items() if layer is not None}
         # A single input tensor (not a one-element list), as the model was built with.
         probe = keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, outputs)
-        kernels = {name: layer.kernel for name, layer in self.heads.items()}
         width = len(self.info.schema.encoded_names)
 
         def run(x):
             # The head kernels' row norms are read in the same call: the usage matches the outputs' weights.
             return probe(x, training=False), {n: tf.norm(k, axis=1) for n, k in kernels.items()}
 
-        self._fn = tf.function(run, input_signature=[tf.TensorSpec([None, width], tf.float32)])
-        self._grid_key: tuple | None = None
-        self._grid: Grid | None = None
-        self._grid_tensor = None
+        fn = tf.function(run, input_signature=[tf.TensorSpec([None, width], tf.float32)])
 
-    def _call(self, rows: np.ndarray | tf.Tensor) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        out, norms = self._fn(rows if isinstance(rows, tf.Tensor) else tf.constant(rows))
-        return {k: v.numpy() for k, v in out.items()}, {k: v.numpy() for k, v in norms.items()}
+        def call(rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+            out, norms = fn(tf.constant(rows, tf.float32))
+            return {k: v.numpy() for k, v in out.items()}, {k: v.numpy() for k, v in norms.items()}
+
+        return call
 
     def grid(self, prepared: Prepared, held: dict[str, object], x_name: str, y_name: str,
-             resolution: int = RESOLUTION) -> tuple[Grid, tf.Tensor]:
+             resolution: int = RESOLUTION) -> Grid:
         """The plane's rows (kept while the axes and held values stay the same: a live refresh rebuilds nothing)."""
         # The axes' own held values do not enter the plane's rows: moving one of them rebuilds nothing.
         others = tuple(sorted((k, str(v)) for k, v in held.items() if k not in (x_name, y_name)))
@@ -142,14 +170,14 @@ class LandscapeProbe:
         if key != self._grid_key:
             grid = grid_rows(self.info.schema, held, x_name, y_name, input_bounds(prepared, x_name),
                              input_bounds(prepared, y_name), resolution)
-            self._grid, self._grid_tensor, self._grid_key = grid, tf.constant(grid.rows), key
-        return self._grid, self._grid_tensor
+            self._grid, self._grid_key = grid, key
+        return self._grid
 
     def landscape(self, prepared: Prepared, held: dict[str, object], x_name: str, y_name: str,
                   resolution: int = RESOLUTION, max_units: int = MAX_UNITS) -> Landscape:
         """Each task's prediction, the last shared layer's units and the gates over the (x_name, y_name) plane."""
-        grid, rows = self.grid(prepared, held, x_name, y_name, resolution)
-        out, norms = self._call(rows)
+        grid = self.grid(prepared, held, x_name, y_name, resolution)
+        out, norms = self._call(grid.rows)
         shape = (resolution, resolution)
         tasks = {t.name: _interpret(t, out[f"task:{t.name}"], shape) for t in self.info.tasks}
         gates = {name: np.moveaxis(out[f"gate:{name}"].reshape(*shape, -1), -1, 0) for name in self.gate_tasks}
@@ -164,7 +192,7 @@ class LandscapeProbe:
             total = sum(usage.values()) if usage else np.abs(activations).mean(axis=0)
             shown = sorted(int(i) for i in np.argsort(-total, kind="stable")[:max_units])
         units = activations[:, shown].T.reshape(len(shown), *shape)
-        return Landscape(grid, tasks, self.unit_layer.name, units, shown,
+        return Landscape(grid, tasks, self.unit_layer, units, shown,
                          {name: u[shown] for name, u in usage.items()}, gates)
 
     def _usage(self, norms: dict[str, np.ndarray], gate_means: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -180,8 +208,7 @@ class LandscapeProbe:
     def head_usage(self, prepared: Prepared, held: dict[str, object], x_name: str, y_name: str,
                    resolution: int = RESOLUTION) -> dict[str, np.ndarray]:
         """Each task's usage of every unit of the last shared layer (sums to 1 per task); see the module doc."""
-        _, rows = self.grid(prepared, held, x_name, y_name, resolution)
-        out, norms = self._call(rows)
+        out, norms = self._call(self.grid(prepared, held, x_name, y_name, resolution).rows)
         gates = {name: out[f"gate:{name}"].mean(axis=0) for name in self.gate_tasks}
         return self._usage(norms, gates)
 

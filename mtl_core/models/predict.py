@@ -1,15 +1,21 @@
-"""Fast predictions in labels and original units, from a model that may still be training."""
+"""Fast predictions in labels and original units, from a model that may still be training.
+
+The model is a Keras model (through one compiled function) or a ``NumpyNet`` (no TensorFlow at all: how the
+server predicts for a training that runs in a pool worker).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mtl_core._tf import keras, tf
 from mtl_core.data.tasks import Task
 from mtl_core.io.model_info import ModelInfo
+from mtl_core.models.forward import NumpyNet
 
 
 @dataclass
@@ -41,22 +47,32 @@ def interpret(task: Task, output: np.ndarray) -> TaskPrediction:
                           probabilities=probabilities)
 
 
-class Predictor:
-    """Predicts every task at once through one compiled function (about 0.3 ms for a single row)."""
+def compiled_outputs(model: Any, width: int) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """A Keras model as one compiled function of an encoded array, returning numpy arrays by output name."""
+    from mtl_core._tf import tf
 
-    def __init__(self, model: keras.Model, info: ModelInfo) -> None:
+    # Reads the variables at call time, so a model still being trained answers with its latest weights.
+    fn = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, width], tf.float32)])
+
+    def call(x: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v.numpy() for k, v in fn(tf.constant(x, tf.float32)).items()}
+
+    return call
+
+
+class Predictor:
+    """Predicts every task at once: one compiled call of a Keras model (about 0.3 ms for a single row), or
+    a ``NumpyNet``'s forward pass."""
+
+    def __init__(self, model: Any, info: ModelInfo) -> None:
         self.model = model
         self.info = info
-        width = len(info.schema.encoded_names)
-        # Reads the variables at call time, so a model still being trained answers with its latest weights.
-        self._fn = tf.function(lambda x: model(x, training=False),
-                               input_signature=[tf.TensorSpec([None, width], tf.float32)])
+        self._fn = model if isinstance(model, NumpyNet) else compiled_outputs(model, len(info.schema.encoded_names))
 
     def outputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Raw outputs (probabilities, or values in original units) keyed by task name."""
-        x = self.info.schema.encode(frame)
-        result = self._fn(tf.constant(x))
-        return {t.name: result[t.output].numpy() for t in self.info.tasks}
+        result = self._fn(self.info.schema.encode(frame))
+        return {t.name: result[t.output] for t in self.info.tasks}
 
     def predict_rows(self, frame: pd.DataFrame) -> list[dict[str, TaskPrediction]]:
         """One dict of task predictions per row."""
@@ -65,5 +81,5 @@ class Predictor:
 
     def predict_one(self, values: dict[str, object]) -> dict[str, TaskPrediction]:
         """Predict every task for one row given as ``{column: value}``."""
-        result = self._fn(tf.constant(self.info.schema.encode_row(values)))
-        return {t.name: interpret(t, result[t.output].numpy()[0]) for t in self.info.tasks}
+        result = self._fn(self.info.schema.encode_row(values))
+        return {t.name: interpret(t, result[t.output][0]) for t in self.info.tasks}

@@ -30,6 +30,7 @@ from mtl_core.data.prepare import Prepared, prepare
 from mtl_core.data.tasks import Task
 from mtl_core.errors import bad_value
 from mtl_core.models.blocks import shared_layers
+from mtl_core.models.forward import NumpyNet, named_weights
 from mtl_core.registries import ARCHITECTURES, WEIGHTINGS
 from mtl_core.training.conflict import CONFLICT_SAMPLE_ROWS, gradient_conflict
 from mtl_core.training.events import EpochEvent, build_events, conflict_pairs, pair_key
@@ -66,6 +67,11 @@ class TrainResult:
     def epochs_run(self) -> int:
         """Number of epochs whose weights were applied."""
         return len(self.history)
+
+    @property
+    def net(self) -> NumpyNet:
+        """The trained network as a ``NumpyNet`` (a numpy copy of the current weights)."""
+        return NumpyNet(self.config, self.prepared, named_weights(self.model))
 
     def to_dict(self) -> dict:
         """The CLI's ``--json`` object."""

@@ -2,8 +2,9 @@
 
 A proxy is registered in the session the moment it is made (it only holds a spec: no TensorFlow, no model), so a
 press of Train is never lost. The worker's events, progress and state arrive through the pool's reader thread;
-a training's weights arrive about twice a second and go into a page-side copy of the model (built from the config
-on first use) that ``predictor`` answers with, so Predict and the landscapes follow the training live.
+a training's weights (by layer name) arrive about twice a second and go into a numpy copy of the network
+(``NumpyNet``: no TensorFlow in the server) that ``predictor`` answers with, so Predict and the landscapes
+follow the training live. A Keras copy (``result.model``) is built only when something asks for one.
 ``stop`` takes effect at once for a job that is queued or still compiling (the worker drops it), and within
 ``STOP_DEADLINE`` seconds otherwise.
 """
@@ -261,7 +262,7 @@ class PoolTrainResult:
     """A finished training's result as a page sees a ``TrainResult``; ``model`` (page-side) is built on first use."""
 
     def __init__(self, job: PoolTrainingJob, history: list, stopped_reason: str, message: str,
-                 test_metrics: dict, seconds: float, weights: list | None, keras_bytes: bytes | None,
+                 test_metrics: dict, seconds: float, weights: dict | None, keras_bytes: bytes | None,
                  weights_epoch: int = 0) -> None:
         self._job = job
         self.config = job.config
@@ -278,8 +279,13 @@ class PoolTrainResult:
 
     @property
     def model(self) -> Any:
-        """The trained model (a page-side copy holding the final weights)."""
+        """The trained Keras model (a page-side copy holding the final weights; loads TensorFlow)."""
         return self._job._model_with(self._weights)
+
+    @property
+    def net(self) -> Any:
+        """The trained network as a ``NumpyNet`` (the final weights; no TensorFlow)."""
+        return self._job.predictor.model
 
     @property
     def epochs_run(self) -> int:
@@ -327,9 +333,9 @@ class PoolTrainingJob(PoolJob):
         names = [t.name for t in self._prepared.tasks]
         self._user_weights = dict(checked.weights_for(names))
         self._state: dict[str, Any] = {"paused": False, "epoch": 0, "continuous": False, "speed": None}
-        self._weights: tuple[int, list] | None = None
+        self._weights: tuple[int, dict] | None = None  # (epoch, weights by layer name)
         self._model: Any = None
-        self._model_epoch = -1
+        self._model_epoch = self._net_epoch = -1
         self._model_lock = threading.RLock()
         self._predictor: Predictor | None = None
 
@@ -361,30 +367,32 @@ class PoolTrainingJob(PoolJob):
 
     @property
     def predictor(self) -> Predictor:
-        """Predicts with the latest weights the worker sent (live while it trains)."""
+        """Predicts with the latest weights the worker sent (live while it trains), in numpy."""
         with self._model_lock:
             latest = self._weights
             if self.result is not None and self.result._weights is not None:
                 latest = (10**9, self.result._weights)
-            model = self._model_with(None)
-            if latest is not None and latest[0] != self._model_epoch:
-                model.set_weights(latest[1])
-                self._model_epoch = latest[0]
             if self._predictor is None:
+                from mtl_core.models.forward import NumpyNet
                 from mtl_core.models.predict import Predictor
 
-                self._predictor = Predictor(model, self._info)
+                self._predictor = Predictor(NumpyNet(self._config, self._prepared), self._info)
+            if latest is not None and latest[0] != self._net_epoch:
+                self._predictor.model.set_weights(latest[1])
+                self._net_epoch = latest[0]
             return self._predictor
 
-    def _model_with(self, weights: list | None) -> Any:
-        """The page-side model (built once from the config), with ``weights`` put in when given."""
+    def _model_with(self, weights: dict | None) -> Any:
+        """A Keras copy of the model (built once from the config), with ``weights`` put in when given."""
         with self._model_lock:
             if self._model is None:
                 from mtl_core.registries import ARCHITECTURES
 
                 self._model = ARCHITECTURES[self._config.arch].load()(self._config, self._prepared)
             if weights is not None and self._model_epoch != 10**9:
-                self._model.set_weights(weights)
+                from mtl_core.models.forward import set_named_weights
+
+                set_named_weights(self._model, weights)
                 self._model_epoch = 10**9
             return self._model
 
@@ -394,7 +402,7 @@ class PoolTrainingJob(PoolJob):
             return
         with self._model_lock:
             self._model = self._predictor = self._weights = None
-            self._model_epoch = -1
+            self._model_epoch = self._net_epoch = -1
             if self.result is not None:
                 self.result._weights = None
 

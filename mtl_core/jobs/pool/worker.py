@@ -21,6 +21,7 @@ from typing import Any
 from mtl_core.jobs.memory import give_back, rss_mb
 from mtl_core.jobs.pool.spec import TRAINING, WorkSpec
 from mtl_core.jobs.pool.turns import Turns
+from mtl_core.models.forward import named_weights
 
 POLL_SECONDS = 0.1
 WEIGHTS_SECONDS = 0.5
@@ -181,8 +182,8 @@ class Host:
             now = time.monotonic()
             epoch = len(events)
             if not finished and epoch != h.weights_epoch and now - h.weights_at >= h.weights_every:
-                weights = job.work.trainer.model.get_weights()
-                size = sum(w.nbytes for w in weights)
+                weights = named_weights(job.work.trainer.model)
+                size = sum(w.nbytes for values in weights.values() for w in values)
                 h.weights_every = max(WEIGHTS_SECONDS, size / WEIGHTS_BYTES_PER_SECOND)
                 self.send("weights", h.job_id, epoch, weights)
                 h.weights_epoch, h.weights_at = epoch, now
@@ -211,7 +212,7 @@ def training_payload(job: Any) -> dict:
     result = job.result
     return {"history": result.history, "stopped_reason": result.stopped_reason, "message": result.message,
             "test_metrics": result.test_metrics, "seconds": result.seconds, "elapsed": job.elapsed,
-            "weights": result.model.get_weights(), "keras": model_bytes(result.model, job.info),
+            "weights": named_weights(result.model), "keras": model_bytes(result.model, job.info),
             "weights_epoch": getattr(result, "weights_epoch", len(result.history))}
 
 
