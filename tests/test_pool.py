@@ -266,6 +266,25 @@ def test_an_ended_session_is_freed_even_when_its_runs_had_finished():
     assert sorted(watcher.closed) == ["browsing", "done", "training"]
 
 
+def test_freed_heap_is_handed_back_only_once_no_job_is_running(monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr("mtl_core.jobs.sessions.give_back", lambda: trims.append(1))
+    active = {"gone", "training"}
+    watcher = SessionJobs(lambda s: s in active, every=3600, grace=0.0, on_ended=lambda s: None, close_after=0.0)
+    running = FakeJob()
+    watcher.watch("gone")
+    watcher.add("training", running)
+    active.discard("gone")
+    watcher.check()
+    assert watcher.closed == ["gone"]
+    watcher.check()
+    assert trims == []  # a full collection now would hold the interpreter from a class still training
+    running.running = False
+    watcher.check()
+    watcher.check()
+    assert trims == [1]
+
+
 def _nice(pid: int) -> int:
     # Field 19 of /proc/PID/stat, counted after the command name (which may hold spaces) ends with ")".
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])

@@ -7,8 +7,10 @@ The server registers every job it starts under the session's id; ``SessionJobs``
 
 With ``on_ended``, a session stays listed after its jobs have finished, and ``on_ended(session)`` is called once it
 has been gone for ``close_after`` seconds (Streamlit keeps a gone session's state for a reconnect, but frees it
-only at a later disconnect: after the last student has left, nothing would). The round after that returns the
-freed heap to the OS (``mtl_core.jobs.memory.give_back``).
+only at a later disconnect: after the last student has left, nothing would). The first round after that in which
+no listed job is running returns the freed heap to the OS (``mtl_core.jobs.memory.give_back``): its full garbage
+collection holds the interpreter for up to seconds in a server full of sessions, which a class still training
+would feel (the classroom bench's failed health checks came at those moments).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class SessionJobs:
     def check(self) -> None:
         """One round: forget finished jobs; stop the jobs of sessions gone for ``grace`` seconds, and hand those
         gone for ``close_after`` seconds to ``on_ended``."""
-        if self._trim:  # the sessions ended last round have been freed by now
+        if self._trim and not self._busy():  # the sessions closed earlier have been freed by now
             self._trim = False
             give_back()
         now = time.monotonic()
@@ -97,6 +99,10 @@ class SessionJobs:
             self._stop(session, jobs)
             if close and self.on_ended is not None:
                 self._close(session)
+
+    def _busy(self) -> bool:
+        with self._lock:
+            return any(j.running for jobs in self._jobs.values() for j in jobs)
 
     def _stop(self, session: str, jobs: list[Any]) -> None:
         running = [j for j in jobs if j.running]
