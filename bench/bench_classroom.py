@@ -10,7 +10,10 @@ worst latency, and the server's memory (its own RSS, and with its worker process
 every student's context has closed. Targets (issue 12): every job <= 2.5x the fair share, the observer's median
 <= 2x unloaded and worst <= 1 s, health <= 200 ms, RSS back within 100 MB.
 
-    python bench/bench_classroom.py --n 10,30 [--epochs 3000]
+    python bench/bench_classroom.py --n 10,30 [--epochs 3000] [--browser-nice 10]
+
+``--browser-nice`` runs the bench's Chromium at a lower priority: in a real class each student's browser runs on
+the student's own machine, not on the server's two cores; report it beside the default (0), never instead of it.
 """
 
 from __future__ import annotations
@@ -148,6 +151,27 @@ class Health(threading.Thread):
 
     def end(self) -> None:
         self._probe.kill()
+
+
+class Renicer(threading.Thread):
+    """Every second, gives each Chromium process not yet seen the priority ``nice`` (new contexts start new ones)."""
+
+    def __init__(self, nice: int) -> None:
+        super().__init__(daemon=True)
+        self.nice, self.seen = nice, set()
+
+    def run(self) -> None:
+        while self.nice:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit() or entry.name in self.seen:
+                    continue
+                try:
+                    if (entry / "comm").read_text().strip().startswith(("chromium", "chrome")):
+                        os.setpriority(os.PRIO_PROCESS, int(entry.name), self.nice)
+                        self.seen.add(entry.name)
+                except OSError:
+                    pass
+            time.sleep(1.0)
 
 
 # ---- the pages --------------------------------------------------------------------------------------------
@@ -346,10 +370,13 @@ def main() -> None:
     parser.add_argument("--n", default="10,30", help="comma-separated numbers of students (default 10,30)")
     parser.add_argument("--epochs", type=int, default=3000, help="epochs of each student's run (default 3000)")
     parser.add_argument("--moves", type=int, default=10, help="unloaded slider moves of the observer")
+    parser.add_argument("--browser-nice", type=int, default=0,
+                        help="run the bench's Chromium at this niceness (students' browsers on their own machines)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.n.split(",") if x.strip()]
     print(f"bench_classroom: {os.cpu_count()} cores, MTL_WORKERS={os.environ.get('MTL_WORKERS', 'default')}, "
-          f"load average {load_average()}")
+          f"browsers at nice {args.browser_nice}, load average {load_average()}")
+    Renicer(args.browser_nice).start()
     with streamlit_server(ROOT / "app.py", timeout=120) as url, sync_playwright() as p:
         pid = _pids_listening(int(url.rsplit(":", 1)[1]))
         assert pid is not None, "could not find the server's process"
