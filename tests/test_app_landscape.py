@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 
 import numpy as np
 import pytest
@@ -65,7 +67,10 @@ def test_train_shows_a_landscape_per_task_and_the_trunk(trained):
     width = shown["landscape_petal_width"]["data"]
     assert width[0]["colorscale"] and width[1]["marker"]["colorscale"]  # a colour scale, data coloured by it
     # The trunk's 10 units as pictures, captioned with each task's usage.
-    captions = [caption for image in at.get("image") for caption in image.captions]
+    galleries = [h.proto.body for h in at.get("html") if "<figure" in h.proto.body]
+    caption = re.compile(r"<figcaption[^>]*>(.*?)</figcaption>")
+    captions = [html.unescape(c) for body in galleries for c in caption.findall(body)]
+    assert len(galleries) == 1 and galleries[0].count('src="data:image/png;base64,') == 10
     assert len(captions) == 10 and all("species" in c and "petal_width" in c for c in captions)
     assert [c.split(" · ")[0] for c in captions] == [str(i) for i in range(1, 11)]
 
@@ -123,3 +128,12 @@ def test_predict_axis_pickers_change_the_landscape(trained):
     assert not at.exception
     layout = charts(at)["landscape_petal_width"]["layout"]
     assert layout["xaxis"]["title"]["text"] == "sepal_width"
+
+
+def test_a_gallery_sends_its_pictures_inline_and_its_captions_as_plain_text():
+    from ui.landscape import gallery_html
+
+    body = gallery_html([b"\x89PNG-one", b"\x89PNG-two"], ['1 · <a href="http://x">y</a> 40%', "2 · $$x$$ 60%"])
+    assert body.count("<figure") == 2 and "<a href" not in body and "&lt;a href=" in body
+    one = base64.b64encode(b"\x89PNG-one").decode()
+    assert f'src="data:image/png;base64,{one}"' in body

@@ -2,12 +2,16 @@
 
 The numbers come from ``mtl_core.models.landscape`` (one compiled call per refresh); this module draws them.
 Each task's landscape is a plotly heatmap keyed ``landscape_<task>`` with the data points on top; the trunk's
-units and the MMoE gates are small images (an image swap costs the browser nothing like a chart remount).
+units and the MMoE gates are small images (an image swap costs the browser nothing like a chart remount), sent
+inline in one HTML block per gallery: as ``st.image`` media files, each redraw of a class's landscapes made the
+browsers fetch about a hundred files a second from the server, and a file replaced before its fetch failed.
 TensorFlow is imported only when a model is drawn, never when this module is imported.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -211,18 +215,30 @@ def _pictures(view: Landscape, tasks: list[str]) -> dict[str, Any]:
     return {"units": (images, captions), "gates": gates}
 
 
+def gallery_html(images: list[bytes], captions: list[str]) -> str:
+    """PNG pictures side by side, inline (data URIs), each above its caption (escaped: captions hold task names)."""
+    figures = "".join(
+        f'<figure style="margin:0;width:{_PICTURE_WIDTH}px">'
+        f'<img alt="" width="{_PICTURE_WIDTH}" style="display:block;image-rendering:pixelated" '
+        f'src="data:image/png;base64,{base64.b64encode(image).decode()}">'
+        f'<figcaption style="font-size:0.75rem;color:rgba(49,51,63,0.6);text-align:center;overflow-wrap:anywhere">'
+        f"{html.escape(caption)}</figcaption></figure>"
+        for image, caption in zip(images, captions))
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0.75rem">{figures}</div>'
+
+
 def _units(pictures: dict[str, Any]) -> None:
     images, captions = pictures["units"]
     if not images:
         st.caption("This model has no shared layer to picture.")
         return
-    st.image(images, caption=captions, width=_PICTURE_WIDTH)
+    st.html(gallery_html(images, captions))
 
 
 def _gates(pictures: dict[str, Any]) -> None:
     for task, (images, captions) in pictures["gates"].items():
         st.markdown(f"Gate of **{plain(task)}**: the weight it gives each expert across the plane")
-        st.image(images, caption=captions, width=_PICTURE_WIDTH)
+        st.html(gallery_html(images, captions))
 
 
 # ---- the panel ----------------------------------------------------------------------------------------------
