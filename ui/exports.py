@@ -77,6 +77,9 @@ def keras_bytes(session: TrainingSession) -> bytes:
 def tfjs_zip(session: TrainingSession) -> tuple[bytes | None, str | None]:
     """The TF.js layers model as a zip, or None and the reason it can't be exported."""
     def make() -> tuple[bytes | None, str | None]:
+        shipped = getattr(session.run.result, "tfjs_zip", None)  # made by a pool worker: no TensorFlow here
+        if shipped is not None:
+            return shipped
         from mtl_core.io.export_tfjs import export_tfjs_zip
 
         try:

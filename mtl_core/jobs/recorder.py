@@ -55,6 +55,16 @@ def _model_file(result: Any) -> bytes | None:
     return model_bytes(result.model, ModelInfo.from_prepared(result.prepared, result.config.to_dict()))
 
 
+def _kind_of(work: Any) -> str | None:
+    """The kind of a job's work run in this process (the work's modules load TensorFlow, loaded by then)."""
+    from mtl_core.experiments.compare import ComparisonRun
+    from mtl_core.experiments.relatedness_study import RelatednessStudy
+    from mtl_core.jobs.training import Training
+
+    kinds = ((Training, "training"), (ComparisonRun, "compare"), (RelatednessStudy, "study"))
+    return next((kind for cls, kind in kinds if isinstance(work, cls)), None)
+
+
 def _task_names(config: dict) -> list[str]:
     return [str(t["column"]) if isinstance(t, dict) else str(t) for t in config.get("tasks", [])]
 
@@ -101,19 +111,15 @@ class RunRecorder:
 
     def record(self, job: Job) -> str | None:
         """Store the run of a finished ``job``; its id (None for a kind of work that is not recorded)."""
-        from mtl_core.experiments.compare import ComparisonRun
-        from mtl_core.experiments.relatedness_study import RelatednessStudy
-        from mtl_core.jobs.training import Training
-
         ended = datetime.now(UTC)
         times = {"started_at": ended - timedelta(seconds=job.elapsed), "ended_at": ended}
-        kind = getattr(job, "kind", None)  # a job of the worker pool says what it runs
-        work = getattr(job, "work", None)
-        if kind == "training" or isinstance(work, Training):
+        # A job of the worker pool says what it runs (no TensorFlow in this process for it).
+        kind = getattr(job, "kind", None) or _kind_of(getattr(job, "work", None))
+        if kind == "training":
             return self._training(job, times)
-        if kind == "compare" or isinstance(work, ComparisonRun):
+        if kind == "compare":
             return self._comparison(job, times)
-        if kind == "study" or isinstance(work, RelatednessStudy):
+        if kind == "study":
             return self._study(job, times)
         return None
 

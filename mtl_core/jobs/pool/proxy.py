@@ -263,7 +263,7 @@ class PoolTrainResult:
 
     def __init__(self, job: PoolTrainingJob, history: list, stopped_reason: str, message: str,
                  test_metrics: dict, seconds: float, weights: dict | None, keras_bytes: bytes | None,
-                 weights_epoch: int = 0) -> None:
+                 weights_epoch: int = 0, tfjs: tuple[bytes | None, str | None] | None = None) -> None:
         self._job = job
         self.config = job.config
         self.prepared = job.prepared
@@ -273,6 +273,8 @@ class PoolTrainResult:
         self.test_metrics = test_metrics
         self.seconds = seconds
         self.keras_bytes = keras_bytes
+        #: The TF.js zip and None, or None and why the model has none (None: not made, as for a stopped run).
+        self.tfjs_zip = tfjs
         #: The epoch whose weights the model holds (early stopping's best, else the last one applied).
         self.weights_epoch = weights_epoch
         self._weights = weights
@@ -493,7 +495,8 @@ class PoolTrainingJob(PoolJob):
             self._events = list(payload["history"])
         return PoolTrainResult(self, payload["history"], payload["stopped_reason"], payload["message"],
                                payload["test_metrics"], float(payload["seconds"]), payload["weights"],
-                               payload.get("keras"), int(payload.get("weights_epoch", len(payload["history"]))))
+                               payload.get("keras"), int(payload.get("weights_epoch", len(payload["history"]))),
+                               payload.get("tfjs"))
 
     def _stopped_result(self) -> PoolTrainResult:
         history = self.events()

@@ -206,13 +206,20 @@ class Host:
 
 
 def training_payload(job: Any) -> dict:
-    """A finished training's result as plain data: the history, figures, final weights and the ``.keras`` bytes."""
+    """A finished training's result as plain data: the history, figures, final weights, the ``.keras`` bytes and
+    the TF.js zip (or why there is none): the files a page offers, made here, where TensorFlow already is."""
+    from mtl_core.errors import MTLError
+    from mtl_core.io.export_tfjs import export_tfjs_zip
     from mtl_core.io.saving import model_bytes
 
     result = job.result
+    try:
+        tfjs: tuple[bytes | None, str | None] = (export_tfjs_zip(result.model, job.info), None)
+    except MTLError as exc:
+        tfjs = (None, str(exc))
     return {"history": result.history, "stopped_reason": result.stopped_reason, "message": result.message,
             "test_metrics": result.test_metrics, "seconds": result.seconds, "elapsed": job.elapsed,
-            "weights": named_weights(result.model), "keras": model_bytes(result.model, job.info),
+            "weights": named_weights(result.model), "keras": model_bytes(result.model, job.info), "tfjs": tfjs,
             "weights_epoch": getattr(result, "weights_epoch", len(result.history))}
 
 
