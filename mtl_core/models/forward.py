@@ -120,54 +120,59 @@ class NumpyNet:
         self._weights = {**self._weights,
                          **{name: [np.asarray(w, np.float32) for w in values] for name, values in weights.items()}}
 
-    def _dense(self, name: str, x: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _dense(w: NamedWeights, name: str, x: np.ndarray) -> np.ndarray:
         try:
-            kernel, bias = self._weights[name][:2]
+            kernel, bias = w[name][:2]
         except (KeyError, ValueError) as exc:
             raise bad_value("weights", name, "no kernel and bias for this layer") from exc
         return x @ kernel + bias
 
-    def _stack(self, names: list[str], x: np.ndarray) -> np.ndarray:
+    def _stack(self, w: NamedWeights, names: list[str], x: np.ndarray) -> np.ndarray:
         for name in names:
-            x = self._act(self._dense(name, x))
+            x = self._act(self._dense(w, name, x))
         return x
 
-    def _head(self, task: Task, x: np.ndarray) -> np.ndarray:
+    def _head(self, w: NamedWeights, task: Task, x: np.ndarray) -> np.ndarray:
         hidden = [f"{task.output}_hidden_{i}" for i in range(1, len(self.config.head_sizes(task.name)) + 1)]
-        x = self._stack(hidden, x)
+        x = self._stack(w, hidden, x)
         if task.kind == "multiclass":
-            return _softmax(self._dense(task.output, x))
+            return _softmax(self._dense(w, task.output, x))
         if task.kind == "binary":
-            return _sigmoid(self._dense(task.output, x))
-        return self._dense(f"{task.output}_standardised", x) * np.float32(task.std) + np.float32(task.mean)
+            return _sigmoid(self._dense(w, task.output, x))
+        return self._dense(w, f"{task.output}_standardised", x) * np.float32(task.std) + np.float32(task.mean)
 
-    def head_kernel(self, task: Task) -> np.ndarray:
-        """The kernel of the first layer of ``task``'s head (what reads the shared layer's units)."""
+    @staticmethod
+    def _head_kernel(w: NamedWeights, task: Task) -> np.ndarray:
         for name in (f"{task.output}_hidden_1", f"{task.output}_standardised", task.output):
-            if name in self._weights:
-                return self._weights[name][0]
+            if name in w:
+                return w[name][0]
         raise bad_value("task", task.name, "the network has no head for this task")
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Every task's output (keyed by output name), the pictured ``units`` and MMoE's ``gate:<output>``."""
+        """Every task's output (keyed by output name), the pictured ``units``, MMoE's ``gate:<output>``, and
+        ``norm:<output>``: the row norms of the kernel of the first layer of the task's head (what reads the
+        shared layer's units), from the same weights as the outputs."""
+        w = self._weights  # one set of weights for the whole pass, even if new ones arrive meanwhile
+        out: dict[str, np.ndarray] = {f"norm:{t.output}": np.linalg.norm(self._head_kernel(w, t), axis=1)
+                                      for t in self.tasks}
         x = np.asarray(x, np.float32)
         if self._mean is not None:
             x = (x - self._mean) / self._scale
-        out: dict[str, np.ndarray] = {}
         if self.is_mmoe:
-            experts = self._act(self._dense("shared_experts", x))
+            experts = self._act(self._dense(w, "shared_experts", x))
             out["units"] = experts
             stack = experts.reshape(len(x), self.experts, -1)
             for task in self.tasks:
-                gate = _softmax(self._dense(f"{task.output}_gate", x))
+                gate = _softmax(self._dense(w, f"{task.output}_gate", x))
                 out[f"gate:{task.output}"] = gate
-                out[task.output] = self._head(task, np.einsum("ne,neu->nu", gate, stack))
+                out[task.output] = self._head(w, task, np.einsum("ne,neu->nu", gate, stack))
             return out
-        trunk = self._stack(self._trunk, x)
+        trunk = self._stack(w, self._trunk, x)
         if self.unit_layer is not None:
             out["units"] = trunk
         for task in self.tasks:
-            out[task.output] = self._head(task, trunk)
+            out[task.output] = self._head(w, task, trunk)
         return out
 
     def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -120,7 +120,7 @@ class LandscapeProbe:
             out.update({f"gate:{t.name}": raw[f"gate:{t.output}"] for t in tasks if net.is_mmoe})
             if "units" in raw:
                 out["units"] = raw["units"]
-            return out, {t.name: np.linalg.norm(net.head_kernel(t), axis=1) for t in tasks}
+            return out, {t.name: raw[f"norm:{t.output}"] for t in tasks}
 
         return call
 
