@@ -218,6 +218,15 @@ def done(page) -> bool:
     return "completed" in text or "stopped" in text
 
 
+def results_shown(page, timeout: float = 60_000) -> bool:
+    """True once the page shows its run's Results heading (within ``timeout`` ms)."""
+    try:
+        page.get_by_role("heading", name="Results").first.wait_for(timeout=timeout)
+        return True
+    except PlaywrightTimeout:
+        return False
+
+
 def slider_move(page, i: int) -> float | None:
     """Seconds from one key press on the first slider to the prediction changing (None: no change in 10 s)."""
     page.evaluate(ARM)
@@ -304,7 +313,14 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
     health.active.clear()
     wall, cpu_after = time.perf_counter() - began, cpu(pid)
     used = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
-    phase(f"{len(finished)} of {n} finished; closing the students' browsers")
+    phase(f"{len(finished)} of {n} finished")
+    # "completed" comes from the live view; the Results below it need the full rerun the end asks for.
+    no_results = [k for k, (_, page) in enumerate(students) if k in finished and not results_shown(page)]
+    for k in no_results:
+        shot = Path(tempfile.gettempdir()) / f"bench_classroom_n{n}_student{k + 1}_no_results.png"
+        students[k][1].screenshot(path=str(shot), full_page=True)
+        phase(f"student {k + 1} finished but its page shows no Results after 60 s; screenshot {shot}")
+    phase("closing the students' browsers")
     for k, (_, page) in enumerate(students):
         if k not in finished:  # what an unfinished student sees: its progress line and a screenshot
             shot = Path(tempfile.gettempdir()) / f"bench_classroom_n{n}_student{k + 1}.png"
@@ -313,6 +329,7 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
     for context, _ in students:
         context.close()
     return {"n": n, "times": [finished.get(k) for k in range(n)], "moves": moves, "missed": missed,
+            "no_results": no_results,
             "health": list(health.times), "health_failures": health.failures, "health_slow": list(health.slow),
             "cpu": used, "wall": wall, "rss": [before, tuple(peak), None], "fair": n * solo / (os.cpu_count() or 1)}
 
@@ -340,7 +357,7 @@ def report(result: dict, solo: float, unloaded: list[float]) -> None:
         print(f" {k + 1:3d} | {t:7.1f} | {t / fair:5.2f}" if t is not None else f" {k + 1:3d} | did not finish")
     if ok:
         print(f"worst job {max(ok):.1f} s = {max(ok) / fair:.2f}x fair share (target <= 2.5x); "
-              f"{len(ok)} of {n} finished")
+              f"{len(ok)} of {n} finished, {len(ok) - len(result['no_results'])} of them showing their Results")
     print("CPU while the class ran (" + f"{result['wall']:.0f} s): " + ", ".join(
         f"{name} {seconds:.0f} s ({seconds / result['wall']:.2f} cores)" for name, seconds in result["cpu"].items()))
     med_u = statistics.median(unloaded) if unloaded else float("nan")

@@ -121,10 +121,12 @@ def wait_shown(page: Any, locator: Any, *, timeout: float, what: str) -> None:
     try:
         locator.wait_for(timeout=timeout)
     except PlaywrightTimeout:
-        shown = " | ".join(page.locator(sel).first.inner_text(timeout=5_000).strip()[:limit]
-                           for sel, limit in (("[data-testid='stMain']", 1500), ("[data-testid='stSidebar']", 400)))
-        raise AssertionError(f"{what} did not show within {timeout / 1000:.0f} s; the page showed: "
-                             f"{' '.join(shown.split())}") from None
+        main = " ".join(page.locator("[data-testid='stMain']").first.inner_text(timeout=5_000).split())
+        side = " ".join(page.locator("[data-testid='stSidebar']").first.inner_text(timeout=5_000).split())
+        # The head and the tail of the page: how far its last run got is at the end.
+        shown = main if len(main) <= 3000 else f"{main[:1500]} [...] {main[-1500:]}"
+        raise AssertionError(f"{what} did not show within {timeout / 1000:.0f} s; the page showed: {shown} | "
+                             f"sidebar: {side[:400]}") from None
 
 
 def text_of(page: Any, container_key: str) -> str:
