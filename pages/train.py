@@ -305,10 +305,15 @@ def live(was_running: bool) -> None:
             st.caption("Appears after the first epoch.")
 
 
-live(running)
+# Each fragment in a container of its own: the elements after it (Results) keep their place in the page whatever
+# the fragment draws, so a late fragment run cannot overwrite or clear them (Streamlit's frontend does either,
+# now and then, when a fragment's st.rerun() and its timer cross: the Results heading went missing for seconds).
+with st.container(key="live_view"):
+    live(running)
 
 # ---- what each task learned: landscapes, trunk units, gates (ui/landscape.py), twice a second while training --
-live_landscape(session, running and not getattr(session.run, "paused", False))
+with st.container(key="live_landscape"):
+    live_landscape(session, running and not getattr(session.run, "paused", False))
 
 # ---- results -------------------------------------------------------------------------------------------
 if run.running:

@@ -111,6 +111,9 @@ def test_two_sessions_queued_behind_a_busy_pool_both_finish(server, browser):
             wait_shown(page, page.locator(PROGRESS).filter(has_text="completed"), timeout=180_000,
                        what="the queued run completed")
             page.locator(MAIN).get_by_text(re.compile(r"^Completed 40 epochs")).wait_for()
+            # The heading above it as well: it used to stay missing for seconds after the run, or for good, when
+            # the live views' fragments crossed the page's last rerun.
+            wait_shown(page, page.get_by_role("heading", name="Results"), timeout=15_000, what="the Results heading")
 
 
 def test_closing_a_sessions_browser_stops_its_run(server, browser):
