@@ -297,3 +297,13 @@ def test_workers_run_at_the_cpu_priority_asked_for(pool, monkeypatch):
     assert PoolSettings.from_env().nice == 7
     for worker in pool.workers():
         assert _nice(worker.pid) == _nice(os.getpid()) + 5
+
+
+def test_each_worker_leads_a_session_whose_scheduling_group_has_the_priority_asked_for(pool):
+    # Under Linux's autogroup scheduling the CPU is shared between sessions first: in the server's session the
+    # workers would split one share with the pages, and a plain nice value would rank them only inside it.
+    for worker in pool.workers():
+        assert os.getsid(worker.pid) == worker.pid != os.getsid(0)
+        group = f"/proc/{worker.pid}/autogroup"
+        if os.path.exists(group):
+            assert open(group).read().split()[-1] == "5"

@@ -226,11 +226,22 @@ def training_payload(job: Any) -> dict:
 def _configure(threads: int, nice: int = 0) -> None:
     if nice > 0:
         os.nice(nice)
+        _nice_session(nice)
     if threads > 0:
         # Read by TensorFlow when it starts: one worker per core, each on its own share of the cores.
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     import mtl_core._tf  # noqa: F401 - TensorFlow once, at start, so no job pays for it
+
+
+def _nice_session(nice: int) -> None:
+    """Lower this session's autogroup priority too (the worker leads a session of its own, ``pool.Worker``):
+    under Linux's autogroup scheduling a process's nice value only ranks it within its session."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:  # no autogroups (another kernel or OS): the plain nice value is all there is
+        pass
 
 
 def main(fd: int, slice_seconds: float, threads: int, nice: int = 0) -> None:
