@@ -414,6 +414,7 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
     phase(f"{len(finished)} of {n} finished")
     # "completed" comes from the live view; the Results below it need the full rerun the end asks for.
     no_results = [k for k, (_, page) in enumerate(students) if k in finished and not results_shown(page)]
+    ended = server_ended(min(pressed), n)
     for k in no_results:
         shot = Path(tempfile.gettempdir()) / f"bench_classroom_n{n}_student{k + 1}_no_results.png"
         students[k][1].screenshot(path=str(shot), full_page=True)
@@ -426,10 +427,22 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
             phase(f"student {k + 1} unfinished: progress {progress_text(page)!r}; screenshot {shot}")
     for context, _ in students:
         context.close()
-    return {"n": n, "times": [finished.get(k) for k in range(n)], "moves": moves, "missed": missed,
+    return {"n": n, "times": [finished.get(k) for k in range(n)], "server_times": ended, "moves": moves,
+            "missed": missed,
             "no_results": no_results,
             "health": list(health.times), "health_failures": health.failures, "health_slow": list(health.slow),
             "cpu": used, "wall": wall, "rss": [before, tuple(peak), None], "fair": n * solo / (os.cpu_count() or 1)}
+
+
+def server_ended(since: float, n: int) -> list[float]:
+    """Seconds from the first press to each of the class's runs ending in the server (the run store's ``ended_at``):
+    what the pool took, without the time the students' pages took to show it."""
+    from mtl_core.store.runs import open_store
+
+    with open_store() as store:
+        runs = [r for r in store.list_runs(kind="training", limit=4 * n)
+                if r.ended_at is not None and r.ended_at.timestamp() >= since]
+    return sorted(r.ended_at.timestamp() - since for r in runs)
 
 
 def settle_memory(pid: int, result: dict, seconds: float = 200) -> None:
@@ -458,6 +471,10 @@ def report(result: dict, solo: float, unloaded: list[float]) -> None:
               f"{len(ok)} of {n} finished, {len(ok) - len(result['no_results'])} of them showing their Results")
     print("CPU while the class ran (" + f"{result['wall']:.0f} s): " + ", ".join(
         f"{name} {seconds:.0f} s ({seconds / result['wall']:.2f} cores)" for name, seconds in result["cpu"].items()))
+    ended = result["server_times"]
+    if ended:
+        print(f"in the server (first press to each run's end, from the run store): {len(ended)} runs, "
+              f"{ended[0]:.1f}-{ended[-1]:.1f} s = {ended[0] / fair:.2f}-{ended[-1] / fair:.2f}x fair share")
     med_u = statistics.median(unloaded) if unloaded else float("nan")
     moves = result["moves"]
     if moves:
@@ -492,6 +509,8 @@ def main() -> None:
     print(f"bench_classroom: {os.cpu_count()} cores, MTL_WORKERS={os.environ.get('MTL_WORKERS', 'default')}, "
           f"browsers at nice {args.browser_nice}, load average {load_average()}")
     renicer = Renicer(args.browser_nice)
+    # A run store of the bench's own (the server's runs end up there; server_ended reads when each one ended).
+    os.environ["MTL_DB_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench_classroom_')}/runs.db"
     with streamlit_server(ROOT / "app.py", timeout=120) as url, sync_playwright() as p:
         pid = _pids_listening(int(url.rsplit(":", 1)[1]))
         assert pid is not None, "could not find the server's process"
