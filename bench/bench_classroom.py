@@ -440,7 +440,7 @@ def server_ended(since: float, n: int) -> list[float]:
     from mtl_core.store.runs import open_store
 
     with open_store() as store:
-        runs = [r for r in store.list_runs(kind="training", limit=4 * n)
+        runs = [r for r in store.list_runs(kind="train", limit=4 * n)
                 if r.ended_at is not None and r.ended_at.timestamp() >= since]
     return sorted(r.ended_at.timestamp() - since for r in runs)
 
