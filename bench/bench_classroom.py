@@ -308,11 +308,19 @@ class Observer(threading.Thread):
         self.watching = threading.Event()
 
     def ask(self, command: str, *args) -> object:
-        """Run a command in the observer's thread and return its answer: open, moves N, watch, unwatch, close."""
+        """Run a command in the observer's thread and return its answer: open, moves N, unwatch, close."""
         if command == "unwatch":
             self.watching.clear()
         else:
             self.commands.put((command, *args))
+        return self._answer()
+
+    def watch(self) -> None:
+        """Start moving the slider every 0.3 s until ``ask("unwatch")``, which returns (latencies, unanswered)."""
+        self.watching.set()  # here, not in the thread: an unwatch that comes first still ends the watch
+        self.commands.put(("watch",))
+
+    def _answer(self) -> object:
         answer = self.answers.get(timeout=600)
         if isinstance(answer, BaseException):
             raise answer
@@ -333,7 +341,6 @@ class Observer(threading.Thread):
                     elif command == "moves":
                         self.answers.put([t for t in (slider_move(page, i) for i in range(args[0])) if t is not None])
                     elif command == "watch":
-                        self.watching.set()
                         moves, missed, i = [], 0, 0
                         while self.watching.is_set():
                             latency = slider_move(page, i)
@@ -394,7 +401,7 @@ def classroom(browser, url: str, pid: int, n: int, epochs: int, solo: float, unl
         pressed.append(time.time())
         page.evaluate(WATCH_DONE)
     finished: dict[int, float] = {}
-    observer.commands.put(("watch",))
+    observer.watch()
     deadline = time.monotonic() + 60 * max(10, n)
     while len(finished) < n and time.monotonic() < deadline:
         for k, (_, page) in enumerate(students):
