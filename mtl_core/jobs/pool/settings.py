@@ -41,9 +41,10 @@ class PoolSettings:
     #: Intra-op threads of TensorFlow in a worker (``MTL_WORKER_THREADS``; 0 = TensorFlow's default).
     threads: int = 1
     #: How much lower the workers' CPU priority is than the server's (``MTL_WORKER_NICE``, 0 to 19), so pages
-    #: and sliders come first. Off by default: with the browsers on the same machine (bench_classroom), nice 10
-    #: made the runs yield to the browsers too (3.0-3.5x their fair share against 2.2-2.4x) and gave the
-    #: observer and the health check nothing measurable.
+    #: and sliders come first; it ranks the worker's own session too (``worker._nice_session``). Off by default:
+    #: measured when the workers still ran in the server's session, with the browsers on the same machine
+    #: (bench_classroom), nice 10 made the runs yield to the browsers too (3.0-3.5x their fair share against
+    #: 2.2-2.4x) and gave the observer and the health check nothing measurable.
     nice: int = 0
 
     @classmethod
