@@ -90,16 +90,16 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _parent(pid: int) -> int | None:
+    """The parent's pid (None once the process is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return out
+    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _parent(int(e.name)) == pid]
 
 
 def memory(pid: int) -> tuple[float, float]:
@@ -181,15 +181,11 @@ class Renicer(threading.Thread):
         """Exempt every Chromium process running now (call it right after launching the observer's browser)."""
         self.spare |= {int(name) for name in _chromium_pids()}
 
-    def _spared(self, pid: int) -> bool:
-        while pid > 1:
+    def _spared(self, pid: int | None) -> bool:
+        while pid is not None and pid > 1:
             if pid in self.spare:
                 return True
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                return False
-            pid = int(status.split("PPid:", 1)[1].split()[0])
+            pid = _parent(pid)
         return False
 
     def run(self) -> None:
